@@ -1,0 +1,152 @@
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write the fleet's SMB signing report (JSON, CSV, HTML) on the controller, once per play.
+
+The data is what win_smb_signing_facts left in each host's ansible_facts.smb_signing plus the
+role's per-host outcome variable; the rendering lives in plugin_utils/_report_*.py so that it
+can be tested without a play.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_csv import render_csv
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_html import render_html
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_model import build_report
+
+FORMATS = ("json", "csv", "html")
+
+ARGUMENT_SPEC: Dict[str, Any] = {
+    "dest": {"type": "path", "required": True},
+    "formats": {
+        "type": "list",
+        "elements": "str",
+        "choices": list(FORMATS),
+        "default": list(FORMATS),
+    },
+    "hosts": {"type": "list", "elements": "str"},
+    "outcome_var": {"type": "str", "default": "smb_signing_outcome"},
+    "title": {"type": "str", "default": "SMB signing fleet report"},
+    "group_by": {"type": "str", "choices": ["profile", "os_family"], "default": "profile"},
+    "basename": {"type": "str", "default": "smb_signing_report"},
+}
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy in builtin types, so json.dumps never meets Ansible's lazy or tagged types."""
+    if isinstance(value, Mapping):
+        return {to_text(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return to_text(value)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write to a temporary file in the same directory, then rename over the target."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".smb_signing_report.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class ActionModule(ActionBase):
+    """Runs once for the play (BYPASS_HOST_LOOP) and needs no connection to any host."""
+
+    BYPASS_HOST_LOOP = True
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _collect(
+        self, task_vars: Mapping[str, Any], hosts: List[str], outcome_var: str
+    ) -> List[Tuple[str, Optional[Any], Optional[Any]]]:
+        hostvars = task_vars.get("hostvars") or {}
+        collected: List[Tuple[str, Optional[Any], Optional[Any]]] = []
+        for host in hosts:
+            host_vars = hostvars.get(host) if hasattr(hostvars, "get") else None
+            if host_vars is None:
+                raise AnsibleActionFail(
+                    f"hosts: {host!r} is not in the inventory of this play", result={}
+                )
+            facts = (host_vars.get("ansible_facts") or {}).get("smb_signing")
+            outcome = host_vars.get(outcome_var)
+            collected.append((to_text(host), _plain(facts), _plain(outcome)))
+        return collected
+
+    def run(
+        self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None
+    ) -> Dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+
+        hosts = args["hosts"]
+        if hosts is None:
+            hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        if not hosts:
+            raise AnsibleActionFail("hosts: no hosts to report on (the play has none)")
+
+        generated_at = (
+            datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+        )
+        report = build_report(
+            self._collect(task_vars, hosts, args["outcome_var"]),
+            generated_at=generated_at.replace("+00:00", "Z"),
+            title=args["title"],
+            group_by=args["group_by"],
+        )
+
+        dest = args["dest"]
+        try:
+            os.makedirs(dest, exist_ok=True)
+        except OSError as exc:
+            raise AnsibleActionFail(f"dest: cannot create {dest!r}: {exc}") from None
+        renderers = {
+            "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n",
+            "csv": render_csv,
+            "html": render_html,
+        }
+        files: Dict[str, str] = {}
+        for fmt in dict.fromkeys(args["formats"]):
+            path = os.path.join(dest, f"{args['basename']}.{fmt}")
+            try:
+                _write_atomically(path, renderers[fmt](report))
+            except OSError as exc:
+                raise AnsibleActionFail(f"dest: cannot write {path!r}: {exc}") from None
+            files[fmt] = path
+
+        summary = report["summary"]
+        result.update(
+            changed=False,
+            files=files,
+            summary=summary,
+            msg="SMB signing report for {} hosts ({} compliant) written to {}".format(
+                summary["hosts"], summary["compliant_hosts"], dest
+            ),
+        )
+        return result

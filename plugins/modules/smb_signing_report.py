@@ -1,0 +1,181 @@
+#!/usr/bin/python
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Documentation only: the implementation is the action plugin plugins/action/smb_signing_report.py."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: smb_signing_report
+short_description: Write the fleet's SMB signing report as JSON, CSV and one HTML page
+version_added: 0.1.0
+description:
+  - Collects, for every host of the play, the C(ansible_facts.smb_signing) left by
+    M(winhardening.smb.win_smb_signing_facts) and the outcome variable the
+    C(winhardening.smb.smb_signing) role sets, and writes one report on the controller.
+  - The HTML page is self-contained (inline CSS and SVG, no script, no remote assets; a
+    Content-Security-Policy forbids both). It holds a coloured compliance matrix of hosts by
+    settings, charts of hosts by status and of compliance by setting, flags for settings a
+    Group Policy owns and for hosts whose SMB negotiate disagrees with their configuration,
+    and the client x server effective-signing table of the policy
+    C(Microsoft network server: Digitally sign communications (always)) applied to the
+    fleet's real postures, per group of hosts.
+  - Every value taken from a host is HTML-escaped in the page. In the CSV, cells a
+    spreadsheet would read as a formula get a leading apostrophe.
+  - Runs once per play whatever the number of hosts, and needs no connection to them.
+  - Returns a C(summary) meant for M(ansible.builtin.set_stats), so that AWX shows it among a
+    job's artifacts.
+  - Hosts with no facts (unreachable, or failed before gathering) appear with status
+    C(unreachable).
+author:
+  - winhardening.smb maintainers
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: full
+  check_mode:
+    support: full
+    details: The report describes the hosts and changes nothing on them, so it is written
+      in check mode too.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Writes on the controller.
+options:
+  dest:
+    description:
+      - Directory on the controller to write the files into; created when missing.
+      - Existing report files in it are replaced atomically.
+    type: path
+    required: true
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, csv, html]
+    default: [json, csv, html]
+  basename:
+    description: File name without extension.
+    type: str
+    default: smb_signing_report
+  hosts:
+    description:
+      - Inventory names of the hosts to report on.
+      - Defaults to every host of the play, C(ansible_play_hosts_all), including hosts that
+        failed, so their failure shows in the report.
+    type: list
+    elements: str
+  outcome_var:
+    description:
+      - Host variable holding the role's outcome for that host (mode, changes, a gate that
+        blocked, a failure message). Hosts without it are reported from their facts alone.
+    type: str
+    default: smb_signing_outcome
+  group_by:
+    description: What groups hosts in the client x server effective-signing matrix.
+    type: str
+    choices: [profile, os_family]
+    default: profile
+  title:
+    description: Title of the HTML page.
+    type: str
+    default: SMB signing fleet report
+notes:
+  - The JSON holds everything the HTML shows; its C(schema_version) is 1.
+  - The task never reports C(changed), as it changes nothing on the managed hosts.
+seealso:
+  - module: winhardening.smb.win_smb_signing_facts
+  - module: winhardening.smb.win_smb_signing
+"""
+
+EXAMPLES = r"""
+- name: Gather SMB signing facts
+  winhardening.smb.win_smb_signing_facts:
+
+- name: Write the fleet report next to the playbook
+  winhardening.smb.smb_signing_report:
+    dest: "{{ playbook_dir }}/smb_signing_report"
+  register: smb_report
+
+- name: Show the summary among the AWX job's artifacts
+  ansible.builtin.set_stats:
+    data:
+      smb_signing: "{{ smb_report.summary }}"
+    per_host: false
+"""
+
+RETURN = r"""
+files:
+  description: Path of each file written, by format.
+  returned: success
+  type: dict
+  sample: {"html": "/srv/reports/smb_signing_report.html", "json": "/srv/reports/smb_signing_report.json"}
+summary:
+  description: Fleet-level numbers.
+  returned: success
+  type: dict
+  contains:
+    hosts:
+      description: Hosts reported on.
+      type: int
+    by_status:
+      description: Hosts per status (failed, blocked, unreachable, noncompliant, compliant, not_evaluated).
+      type: dict
+    compliant_hosts:
+      description: Number of compliant hosts.
+      type: int
+    noncompliant_hosts:
+      description: Names of the non-compliant hosts.
+      type: list
+      elements: str
+    failed_hosts:
+      description: Names of the hosts the role failed, with the reason in the report.
+      type: list
+      elements: str
+    blocked_hosts:
+      description: Names of the hosts where the audit-first gate refused to require server signing.
+      type: list
+      elements: str
+    unreachable_hosts:
+      description: Names of the hosts without facts.
+      type: list
+      elements: str
+    by_setting:
+      description: Per setting, how many hosts are compliant, non-compliant or not evaluated.
+      type: dict
+    gpo_owned:
+      description: C(host:setting) for each setting a Group Policy owns.
+      type: list
+      elements: str
+    wire_disagrees:
+      description: Hosts whose SMB negotiate disagrees with their configuration.
+      type: list
+      elements: str
+    smb1_enabled:
+      description: Hosts with the SMB1 server on.
+      type: list
+      elements: str
+    unsigned_pairs:
+      description: Client host x server host pairs that would talk SMB2/3 unsigned.
+      type: int
+    host_pairs:
+      description: Client host x server host pairs considered.
+      type: int
+  sample:
+    hosts: 7
+    compliant_hosts: 5
+    noncompliant_hosts: [web01, files02]
+    unsigned_pairs: 4
+msg:
+  description: One line saying where the report is.
+  returned: success
+  type: str
+"""

@@ -1,0 +1,356 @@
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report as one self-contained HTML page: inline CSS and SVG, no script, no fetches.
+
+FOR INTERNAL COLLECTION USE ONLY. Every value from the report passes through _e() (html.escape
+with quote=True) before it reaches the page: host names, GPO names and audit peers come from
+the managed hosts and must not be able to inject markup. The Content-Security-Policy meta tag
+forbids scripts and remote loads, so a page opened from an AWX artifact cannot phone home.
+
+A template engine (Jinja2, which Ansible ships) would autoescape too, but the page is small and
+this keeps the renderer importable and testable without Ansible's templating set-up.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any, List, Optional
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+STATUS_LABELS = {
+    "failed": "failed",
+    "blocked": "blocked by audit gate",
+    "unreachable": "no data",
+    "noncompliant": "non-compliant",
+    "compliant": "compliant",
+    "not_evaluated": "not evaluated",
+}
+
+STATUS_COLOURS = {
+    "failed": "#7f1d1d",
+    "blocked": "#b45309",
+    "unreachable": "#6b7280",
+    "noncompliant": "#dc2626",
+    "compliant": "#16a34a",
+    "not_evaluated": "#9ca3af",
+}
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#111827;
+background:#f9fafb}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.meta{color:#4b5563;font-size:13px}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
+.card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:110px}
+.card b{display:block;font-size:22px}.card span{font-size:12px;color:#4b5563}
+table{border-collapse:collapse;background:#fff;font-size:12px}
+th,td{border:1px solid #e5e7eb;padding:4px 6px;text-align:left;vertical-align:top}
+th{background:#f3f4f6}
+td.ok{background:#dcfce7}td.bad{background:#fee2e2}td.na{background:#f3f4f6;color:#6b7280}
+td.warn{background:#fef3c7}
+.badge{display:inline-block;border-radius:4px;padding:0 4px;margin:1px;font-size:11px;color:#fff}
+.gpo{background:#7c3aed}.wire{background:#dc2626}.smb1{background:#b45309}.audit{background:#0369a1}
+.status{color:#fff;border-radius:4px;padding:1px 6px;white-space:nowrap}
+.small{font-size:11px;color:#4b5563}
+.legend span{margin-right:14px}
+"""
+
+
+def _e(value: object) -> str:
+    """Escape any value for HTML text and attribute context."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _onoff(value: Optional[bool]) -> str:
+    return "n/a" if value is None else ("on" if value else "off")
+
+
+def _status_span(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#6b7280")
+    label = _e(STATUS_LABELS.get(status, status))
+    return f'<span class="status" style="background:{colour}">{label}</span>'
+
+
+def _cards(summary: Mapping[str, Any]) -> str:
+    by_status = summary["by_status"]
+    items = [
+        ("hosts", summary["hosts"]),
+        ("compliant", by_status["compliant"]),
+        ("non-compliant", by_status["noncompliant"]),
+        ("failed or blocked", by_status["failed"] + by_status["blocked"]),
+        ("GPO-owned settings", len(summary["gpo_owned"])),
+        ("wire disagrees", len(summary["wire_disagrees"])),
+        ("unsigned host pairs", summary["unsigned_pairs"]),
+    ]
+    return '<div class="cards">{}</div>'.format(
+        "".join(f"<div class=card><b>{_e(v)}</b><span>{_e(k)}</span></div>" for k, v in items)
+    )
+
+
+def _status_chart(summary: Mapping[str, Any]) -> str:
+    """A horizontal stacked bar of hosts by status, in SVG (no external assets)."""
+    total = max(int(summary["hosts"]), 1)
+    width, x = 600.0, 0.0
+    parts: List[str] = []
+    legend: List[str] = []
+    for status, count in summary["by_status"].items():
+        if not count:
+            continue
+        w = width * count / total
+        colour = STATUS_COLOURS[status]
+        label = f"{STATUS_LABELS[status]}: {count}"
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="28" fill="{colour}">'
+            f"<title>{_e(label)}</title></rect>"
+        )
+        if w > 24:
+            parts.append(
+                f'<text x="{x + w / 2:.1f}" y="19" fill="#fff" font-size="13" '
+                f'text-anchor="middle">{_e(count)}</text>'
+            )
+        legend.append(
+            f'<span><span class="status" style="background:{colour}">&nbsp;</span> '
+            f"{_e(label)}</span>"
+        )
+        x += w
+    return (
+        '<svg role="img" aria-label="hosts by status" width="600" height="28" '
+        'xmlns="http://www.w3.org/2000/svg">{}</svg><p class="legend small">{}</p>'
+    ).format("".join(parts), "".join(legend))
+
+
+def _setting_chart(report: Mapping[str, Any]) -> str:
+    """Per setting: compliant / non-compliant / not evaluated hosts, as stacked SVG bars."""
+    by_setting = report["summary"]["by_setting"]
+    rows = []
+    bar, y = 360.0, 0
+    for s in report["settings"]:
+        counts = by_setting[s["name"]]
+        total = max(sum(counts.values()), 1)
+        x = 230.0
+        rows.append(
+            f'<text x="0" y="{y + 14}" font-size="12" fill="#111827">{_e(s["name"])}</text>'
+        )
+        for key, colour in (
+            ("compliant", STATUS_COLOURS["compliant"]),
+            ("noncompliant", STATUS_COLOURS["noncompliant"]),
+            ("not_evaluated", STATUS_COLOURS["not_evaluated"]),
+        ):
+            w = bar * counts[key] / total
+            if w:
+                rows.append(
+                    f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}">'
+                    f"<title>{_e(s['name'])} {_e(key)}: {_e(counts[key])}</title></rect>"
+                )
+            x += w
+        rows.append(
+            f'<text x="{230 + bar + 8}" y="{y + 14}" font-size="12" fill="#4b5563">'
+            f"{_e(counts['compliant'])}/{_e(total)}</text>"
+        )
+        y += 24
+    return (
+        f'<svg role="img" aria-label="compliance by setting" width="660" height="{y}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>'
+    )
+
+
+def _setting_cell(data: Mapping[str, Any]) -> str:
+    if not data["supported"]:
+        css, text = "na", "unsupported"
+    else:
+        verdict = data["compliant"]
+        css = "na" if verdict is None else ("ok" if verdict else "bad")
+        text = _onoff(data["value"])
+        if data["expected"] is not None:
+            text += " (want {})".format(_onoff(data["expected"])) if not verdict else ""
+    badges = ""
+    if data["source"] == "gpo":
+        badges += '<span class="badge gpo" title="{}">GPO</span>'.format(
+            _e("set by Group Policy: " + (data["gpo"] or "unknown GPO"))
+        )
+    elif data["source"]:
+        badges += '<span class="small"> {}</span>'.format(_e(data["source"]))
+    return '<td class="{}" title="{}">{}{}</td>'.format(css, _e(data["reason"]), _e(text), badges)
+
+
+def _wire_cell(row: Mapping[str, Any]) -> str:
+    wire = row["wire"]
+    if wire is None:
+        return '<td class="na">not probed</td>'
+    if not wire["reachable"]:
+        return '<td class="warn" title="{}">unreachable</td>'.format(_e(wire["error"]))
+    text = "required" if wire["signing_required"] else "not required"
+    css = "ok" if wire["signing_required"] else "bad"
+    badge = ""
+    if wire["agrees_with_config"] is False:
+        css = "warn"
+        badge = '<span class="badge wire" title="{}">disagrees</span>'.format(
+            _e(wire["message"] or "the wire and the configuration disagree")
+        )
+    return '<td class="{}">{} <span class="small">{}</span>{}</td>'.format(
+        css, _e(text), _e(wire["dialect"] or ""), badge
+    )
+
+
+def _notes_cell(row: Mapping[str, Any]) -> str:
+    notes: List[str] = []
+    if row["smb1_server_enabled"]:
+        notes.append('<span class="badge smb1">SMB1 on</span>')
+    events = row["audit_events"]
+    if events is not None and events["server"]["count"]:
+        peers = ", ".join(p["peer"] for p in events["server"]["peers"])
+        notes.append(
+            '<span class="badge audit" title="{}">{} unsigned-client events</span>'.format(
+                _e(peers), _e(events["server"]["count"])
+            )
+        )
+    outcome = row["outcome"]
+    if outcome["blocked"]:
+        notes.append(_e(outcome["blocked"]["message"]))
+    if outcome["failure"]:
+        notes.append("<b>{}</b>".format(_e(outcome["failure"])))
+    if outcome["changes"]:
+        notes.append("changed: {}".format(_e(", ".join(outcome["changes"]))))
+    for warning in row["warnings"]:
+        notes.append(f'<span class="small">{_e(warning)}</span>')
+    return "<td>{}</td>".format("<br>".join(notes))
+
+
+def _matrix(report: Mapping[str, Any]) -> str:
+    head = "".join(
+        '<th title="{}">{}</th>'.format(_e(s["display_name"]), _e(s["name"]))
+        for s in report["settings"]
+    )
+    body = []
+    for row in report["hosts"]:
+        if row["facts_missing"]:
+            cells = '<td class="na" colspan="{}">no facts</td>'.format(len(report["settings"]) + 1)
+        else:
+            cells = "".join(_setting_cell(row["settings"][s["name"]]) for s in report["settings"])
+            cells += _wire_cell(row)
+        body.append(
+            "<tr><th>{}<div class=small>{}</div></th><td>{}<div class=small>{}</div></td>"
+            "<td>{}</td>{}{}</tr>".format(
+                _e(row["host"]),
+                _e(row["computer_name"]),
+                _e(row["profile"]),
+                _e(row["os_family"]),
+                _status_span(row["status"]),
+                cells,
+                _notes_cell(row),
+            )
+        )
+    return (
+        "<table><thead><tr><th>host</th><th>profile</th><th>status</th>{}<th>wire (server)</th>"
+        "<th>notes</th></tr></thead><tbody>{}</tbody></table>"
+    ).format(head, "".join(body))
+
+
+def _host_list(hosts: Sequence[str]) -> str:
+    return '<div class="small">{}</div>'.format(_e(", ".join(hosts) if hosts else "no hosts"))
+
+
+def _seed_table(report: Mapping[str, Any]) -> str:
+    cells = {
+        (c["client_require"], c["server_require"]): c for c in report["effective"]["seed_table"]
+    }
+    servers = {required: cells[(True, required)]["servers"] for required in (True, False)}
+    head = "".join(
+        "<th>Server: {}{}</th>".format(
+            _e("Required" if r else "Not Required"), _host_list(servers[r])
+        )
+        for r in (True, False)
+    )
+    body = []
+    for client_required in (True, False):
+        clients = cells[(client_required, True)]["clients"]
+        tds = []
+        for server_required in (True, False):
+            cell = cells[(client_required, server_required)]
+            live = bool(cell["clients"]) and bool(cell["servers"])
+            css = ("ok" if cell["signed"] else "bad") if live else "na"
+            note = '<div class="small">{}</div>'.format(_e(cell["note"])) if cell["note"] else ""
+            tds.append('<td class="{}"><b>{}</b>{}</td>'.format(css, _e(cell["result"]), note))
+        body.append(
+            "<tr><th>Client: {}{}</th>{}</tr>".format(
+                _e("Required" if client_required else "Not Required"),
+                _host_list(clients),
+                "".join(tds),
+            )
+        )
+    return "<table><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody></table>".format(
+        head, "".join(body)
+    )
+
+
+def _group_matrix(report: Mapping[str, Any]) -> str:
+    matrix = report["effective"]["groups"]
+    names = [g["name"] for g in matrix["groups"]]
+    cells = {(c["client_group"], c["server_group"]): c for c in matrix["cells"]}
+    head = "".join(f"<th>server: {_e(n)}</th>" for n in names)
+    body = []
+    for client_group in names:
+        tds = []
+        for server_group in names:
+            c = cells[(client_group, server_group)]
+            if not c["pairs"]:
+                tds.append('<td class="na">no pairs</td>')
+                continue
+            css = "bad" if c["unsigned_pairs"] else ("na" if c["unknown_pairs"] else "ok")
+            text = "{} of {} pairs unsigned".format(c["unsigned_pairs"], c["pairs"])
+            extra = ""
+            if c["examples"]:
+                extra += '<div class="small">e.g. {}</div>'.format(
+                    _e("; ".join(f"{a} \u2192 {b}" for a, b in c["examples"]))
+                )
+            if c["smb1_unsigned_pairs"] or c["smb1_refused_pairs"]:
+                extra += '<div class="small">over SMB1: {} unsigned, {} refused</div>'.format(
+                    _e(c["smb1_unsigned_pairs"]), _e(c["smb1_refused_pairs"])
+                )
+            tds.append(f'<td class="{css}">{_e(text)}{extra}</td>')
+        body.append("<tr><th>client: {}</th>{}</tr>".format(_e(client_group), "".join(tds)))
+    return "<table><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody></table>".format(
+        head, "".join(body)
+    )
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The complete page."""
+    summary = report["summary"]
+    return "".join(
+        [
+            "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>",
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(report['title'])}</title><style>{STYLE}</style></head><body>",
+            f"<h1>{_e(report['title'])}</h1>",
+            '<p class="meta">generated {} &middot; mode: {} &middot; baseline: {}</p>'.format(
+                _e(report["generated_at"]),
+                _e(report["mode"] or "n/a"),
+                _e(report["baseline"] or "n/a"),
+            ),
+            _cards(summary),
+            "<h2>Hosts by status</h2>",
+            _status_chart(summary),
+            "<h2>Compliance by setting</h2>",
+            _setting_chart(report),
+            "<h2>Compliance matrix</h2>",
+            '<p class="small">Green: as the baseline wants; red: not; grey: the baseline does not '
+            'set it or the OS lacks it. <span class="badge gpo">GPO</span> a Group Policy owns '
+            "the value (a local change would be reverted); "
+            '<span class="badge wire">disagrees</span> the SMB negotiate seen from the controller '
+            "does not match the configuration. Hover a cell for the reason.</p>",
+            _matrix(report),
+            "<h2>Who would talk unsigned (SMB2/3)</h2>",
+            '<p class="small">The effective-signing table of the policy "Microsoft network '
+            'server: Digitally sign communications (always)": a session is signed when either '
+            "side requires it. Under each heading, the hosts of this fleet in that posture.</p>",
+            _seed_table(report),
+            "<h3>By {}</h3>".format(_e(report["effective"]["groups"]["group_by"])),
+            '<p class="small">Each host as a client against every other host as a server.</p>',
+            _group_matrix(report),
+            "</body></html>\n",
+        ]
+    )

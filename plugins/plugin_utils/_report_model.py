@@ -1,0 +1,347 @@
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report as plain data: per-host rows, flags, the effective-signing view and a summary.
+
+FOR INTERNAL COLLECTION USE ONLY. Pure functions: no Ansible, no files. The action plugin
+smb_signing_report feeds them ansible_facts.smb_signing (docs/dev/facts-schema.md) and the role's
+per-host outcome; the renderers turn the result into JSON, CSV and HTML. Keeping this apart from
+the action plugin lets the tests check the numbers without running a play.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.winhardening.smb.plugins.module_utils import catalog, effective
+
+REPORT_SCHEMA_VERSION = 1
+
+# Host status, worst first; the summary counts hosts by it and the HTML colours rows by it.
+STATUSES = ("failed", "blocked", "unreachable", "noncompliant", "compliant", "not_evaluated")
+
+# At most this many example pairs per cell of the group matrix; a fleet of thousands would
+# otherwise put millions of host pairs in the JSON.
+MAX_PAIR_EXAMPLES = 5
+
+Json = Dict[str, Any]
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _bool_or_none(value: object) -> Optional[bool]:
+    return value if isinstance(value, bool) else None
+
+
+def _setting_row(name: str, data: Mapping[str, Any]) -> Json:
+    gpo = _mapping(data.get("gpo"))
+    return {
+        "value": _bool_or_none(data.get("value")),
+        "expected": _bool_or_none(data.get("expected")),
+        "compliant": _bool_or_none(data.get("compliant")),
+        "supported": data.get("supported") is not False,
+        "source": str(data.get("source") or ""),
+        "gpo": str(gpo["name"]) if gpo.get("name") else None,
+        "reason": str(data.get("reason") or ""),
+    }
+
+
+def _wire(observed: object) -> Optional[Json]:
+    data = _mapping(observed)
+    if not data:
+        return None
+    return {
+        "reachable": _bool_or_none(data.get("reachable")),
+        "dialect": data.get("dialect"),
+        "signing_required": _bool_or_none(data.get("signing_required")),
+        "agrees_with_config": _bool_or_none(data.get("agrees_with_config")),
+        "error": data.get("error"),
+        "message": data.get("message"),
+    }
+
+
+def _audit_events(audit: object) -> Optional[Json]:
+    events = _mapping(_mapping(audit).get("events"))
+    if not events:
+        return None
+    result: Json = {"since": events.get("since")}
+    for side in ("server", "client"):
+        part = _mapping(events.get(side))
+        peers = part.get("peers")
+        result[side] = {
+            "available": _bool_or_none(part.get("available")),
+            "count": int(part.get("count") or 0),
+            "peers": [
+                {
+                    "peer": str(p.get("peer")),
+                    "count": int(p.get("count") or 0),
+                    "last": p.get("last"),
+                }
+                for p in (peers if isinstance(peers, list) else [])
+                if isinstance(p, Mapping)
+            ],
+        }
+    return result
+
+
+def _posture(facts: Mapping[str, Any], settings: Mapping[str, Json]) -> Json:
+    """SMB2/3 requirement per side, from facts.posture, else from the settings' values."""
+    posture = _mapping(facts.get("posture"))
+    result: Json = {}
+    for side, setting_name in (("server", "server_require"), ("client", "client_require")):
+        value = _bool_or_none(_mapping(posture.get(side)).get("requires_signing_smb2"))
+        if value is None:
+            value = settings.get(setting_name, {}).get("value")
+        result[side + "_require"] = value
+    for name in ("server_enable", "client_enable"):
+        result[name] = settings.get(name, {}).get("value")
+    return result
+
+
+def _flags(row: Json) -> List[str]:
+    flags = []
+    for name, data in row["settings"].items():
+        if data["source"] == "gpo":
+            flags.append("gpo:" + name)
+    wire = row["wire"]
+    if wire is not None and wire["agrees_with_config"] is False:
+        flags.append("wire_disagrees")
+    if row["smb1_server_enabled"]:
+        flags.append("smb1_enabled")
+    events = row["audit_events"]
+    if events is not None and events["server"]["count"] > 0:
+        flags.append("unsigned_clients_seen")
+    return flags
+
+
+def _status(row: Json) -> str:
+    outcome = row["outcome"]
+    if outcome.get("failure"):
+        return "failed"
+    if outcome.get("blocked"):
+        return "blocked"
+    if row["facts_missing"]:
+        return "unreachable"
+    if row["compliant"] is False:
+        return "noncompliant"
+    if row["compliant"] is True:
+        return "compliant"
+    return "not_evaluated"
+
+
+def host_row(host: str, facts: object, outcome: object) -> Json:
+    """One host's row from its ansible_facts.smb_signing (None when it never got that far)."""
+    data = _mapping(facts)
+    settings_in = _mapping(data.get("settings"))
+    settings = {
+        s.name: _setting_row(s.name, _mapping(settings_in.get(s.name))) for s in catalog.SETTINGS
+    }
+    out = _mapping(outcome)
+    blocked = _mapping(out.get("blocked"))
+    row: Json = {
+        "host": str(host),
+        "facts_missing": not data,
+        "computer_name": str(data.get("computer_name") or ""),
+        "profile": str(data.get("profile") or ""),
+        "os_family": str(_mapping(data.get("os")).get("family") or ""),
+        "os_caption": str(_mapping(data.get("os")).get("caption") or ""),
+        "baseline": str(data.get("baseline") or ""),
+        "compliant": _bool_or_none(data.get("compliant")),
+        "noncompliant": [str(n) for n in data.get("noncompliant") or []],
+        "settings": settings,
+        "posture": _posture(data, settings),
+        "smb1_server_enabled": _bool_or_none(_mapping(data.get("smb1")).get("server_enabled")),
+        "wire": _wire(data.get("observed")),
+        "audit_events": _audit_events(data.get("audit")),
+        "warnings": [str(w) for w in data.get("warnings") or []],
+        "outcome": {
+            "mode": str(out.get("mode") or ""),
+            "changes": [str(c) for c in out.get("changes") or []],
+            "blocked": (
+                {
+                    "setting": str(blocked.get("setting") or "server_require"),
+                    "peers": [str(p) for p in blocked.get("peers") or []],
+                    "message": str(blocked.get("message") or ""),
+                }
+                if blocked
+                else None
+            ),
+            "failure": str(out["failure"]) if out.get("failure") else None,
+        },
+    }
+    row["flags"] = _flags(row)
+    row["status"] = _status(row)
+    return row
+
+
+def _groups(rows: Sequence[Json], key: str) -> Dict[str, List[Json]]:
+    groups: Dict[str, List[Json]] = {}
+    for row in rows:
+        if row["facts_missing"]:
+            continue
+        groups.setdefault(row[key] or "unknown", []).append(row)
+    return groups
+
+
+def _seed_table(rows: Sequence[Json]) -> List[Json]:
+    """The policy page's 2x2 table, each cell listing the fleet's hosts in that posture."""
+    known = [r for r in rows if not r["facts_missing"]]
+    cells = []
+    for cell in effective.smb2_signing_table():
+        cells.append(
+            {
+                "client_require": cell.client_require,
+                "server_require": cell.server_require,
+                "client_label": cell.client,
+                "server_label": cell.server,
+                "signed": cell.signed,
+                "result": cell.result,
+                "note": cell.note,
+                "clients": [
+                    r["host"]
+                    for r in known
+                    if r["posture"]["client_require"] is cell.client_require
+                ],
+                "servers": [
+                    r["host"]
+                    for r in known
+                    if r["posture"]["server_require"] is cell.server_require
+                ],
+            }
+        )
+    return cells
+
+
+def _pair(client: Json, server: Json) -> Tuple[Optional[bool], Optional[str]]:
+    """SMB2/3 signed or not (None: a posture is unknown), and the SMB1 result if SMB1 is on."""
+    c, s = client["posture"], server["posture"]
+    smb2: Optional[bool] = None
+    if c["client_require"] is not None and s["server_require"] is not None:
+        smb2 = effective.effective_signing(c["client_require"], s["server_require"])
+    smb1: Optional[str] = None
+    if server["smb1_server_enabled"] and None not in (
+        c["client_enable"],
+        c["client_require"],
+        s["server_enable"],
+        s["server_require"],
+    ):
+        smb1 = effective.effective_signing_smb1(
+            c["client_enable"], c["client_require"], s["server_enable"], s["server_require"]
+        )
+    return smb2, smb1
+
+
+def group_matrix(rows: Sequence[Json], key: str = "profile") -> Json:
+    """Client group x server group: how many host pairs would talk unsigned, per the seed table.
+
+    Every host is both an SMB client and an SMB server. A pair is a client host and a different
+    server host; SMB1 is counted only where the server has SMB1 on (the facts do not say whether
+    the client speaks SMB1, so it is what could happen, not what does).
+    """
+    groups = _groups(rows, key)
+    names = sorted(groups)
+    cells = []
+    for client_group in names:
+        for server_group in names:
+            pairs = unsigned = unknown = smb1_unsigned = smb1_refused = 0
+            examples: List[List[str]] = []
+            for client in groups[client_group]:
+                for server in groups[server_group]:
+                    if client["host"] == server["host"]:
+                        continue
+                    pairs += 1
+                    smb2, smb1 = _pair(client, server)
+                    if smb2 is None:
+                        unknown += 1
+                    elif not smb2:
+                        unsigned += 1
+                        if len(examples) < MAX_PAIR_EXAMPLES:
+                            examples.append([client["host"], server["host"]])
+                    if smb1 == effective.UNSIGNED:
+                        smb1_unsigned += 1
+                    elif smb1 == effective.REFUSED:
+                        smb1_refused += 1
+            cells.append(
+                {
+                    "client_group": client_group,
+                    "server_group": server_group,
+                    "pairs": pairs,
+                    "unsigned_pairs": unsigned,
+                    "unknown_pairs": unknown,
+                    "smb1_unsigned_pairs": smb1_unsigned,
+                    "smb1_refused_pairs": smb1_refused,
+                    "examples": examples,
+                }
+            )
+    return {
+        "group_by": key,
+        "groups": [{"name": n, "hosts": [r["host"] for r in groups[n]]} for n in names],
+        "cells": cells,
+    }
+
+
+def summarise(rows: Sequence[Json], matrix: Json) -> Json:
+    """The numbers a dashboard or an AWX job's artifacts want, and nothing per setting-cell."""
+    by_status = {status: 0 for status in STATUSES}
+    for row in rows:
+        by_status[row["status"]] += 1
+    by_setting = {}
+    for s in catalog.SETTINGS:
+        counts = {"compliant": 0, "noncompliant": 0, "not_evaluated": 0}
+        for row in rows:
+            if row["facts_missing"]:
+                continue
+            verdict = row["settings"][s.name]["compliant"]
+            key = "not_evaluated" if verdict is None else "compliant" if verdict else "noncompliant"
+            counts[key] += 1
+        by_setting[s.name] = counts
+    return {
+        "hosts": len(rows),
+        "by_status": by_status,
+        "compliant_hosts": by_status["compliant"],
+        "noncompliant_hosts": sorted(r["host"] for r in rows if r["status"] == "noncompliant"),
+        "failed_hosts": sorted(r["host"] for r in rows if r["status"] == "failed"),
+        "blocked_hosts": sorted(r["host"] for r in rows if r["status"] == "blocked"),
+        "unreachable_hosts": sorted(r["host"] for r in rows if r["status"] == "unreachable"),
+        "by_setting": by_setting,
+        "gpo_owned": sorted(
+            "{}:{}".format(r["host"], f[4:])
+            for r in rows
+            for f in r["flags"]
+            if f.startswith("gpo:")
+        ),
+        "wire_disagrees": sorted(r["host"] for r in rows if "wire_disagrees" in r["flags"]),
+        "smb1_enabled": sorted(r["host"] for r in rows if "smb1_enabled" in r["flags"]),
+        "unsigned_pairs": sum(c["unsigned_pairs"] for c in matrix["cells"]),
+        "host_pairs": sum(c["pairs"] for c in matrix["cells"]),
+    }
+
+
+def build_report(
+    hosts: Sequence[Tuple[str, object, object]],
+    generated_at: str,
+    title: str = "SMB signing fleet report",
+    group_by: str = "profile",
+) -> Json:
+    """The whole report from (inventory name, facts or None, role outcome or None) triples."""
+    rows = [host_row(name, facts, outcome) for name, facts, outcome in hosts]
+    rows.sort(key=lambda r: (STATUSES.index(r["status"]), r["profile"], r["host"]))
+    matrix = group_matrix(rows, group_by)
+    modes = sorted({r["outcome"]["mode"] for r in rows if r["outcome"]["mode"]})
+    baselines = sorted({r["baseline"] for r in rows if r["baseline"]})
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "title": title,
+        "generated_at": generated_at,
+        "mode": ", ".join(modes),
+        "baseline": ", ".join(baselines),
+        "settings": [
+            {"name": s.name, "display_name": s.display_name, "side": s.side, "kind": s.kind}
+            for s in catalog.SETTINGS
+        ],
+        "hosts": rows,
+        "effective": {"seed_table": _seed_table(rows), "groups": matrix},
+        "summary": summarise(rows, matrix),
+    }
