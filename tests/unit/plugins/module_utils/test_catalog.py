@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,39 @@ def test_settings_are_immutable() -> None:
         s.cis = "0"  # type: ignore[misc]
     with pytest.raises(TypeError):
         s.stig["windows_server_2019"] = s.stig["windows_server_2022"]  # type: ignore[index]
+
+
+SETTINGS_DOC = Path(__file__).resolve().parents[4] / "docs" / "reference" / "settings.md"
+
+
+def _doc_rows() -> dict[str, list[str]]:
+    """Table rows of docs/reference/settings.md whose first cell is a setting name, by name."""
+    rows: dict[str, list[str]] = {}
+    for line in SETTINGS_DOC.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\| `(\w+)` \|", line)
+        if match:
+            rows.setdefault(match.group(1), []).append(line)
+    return rows
+
+
+@pytest.mark.skipif(
+    not SETTINGS_DOC.exists(), reason="docs/ is not shipped in the built collection"
+)
+@pytest.mark.parametrize("s", SETTINGS, ids=lambda s: s.name)
+def test_reference_doc_agrees_with_catalog(s: Setting) -> None:
+    rows = _doc_rows()[s.name]
+    assert len(rows) == 2, "one row in each of the two setting tables"
+    where, ids = rows
+    assert s.display_name in where
+    assert s.registry_path.removeprefix("HKLM\\") in where
+    assert f"{s.cmdlet} -{s.cmdlet_property}" in where
+    assert ("| yes |" if s.smb1_only else "| no |") in where
+    if s.secedit_key is not None:
+        assert s.secedit_key in where
+    if s.policy_registry_key is not None:
+        assert (s.policy_registry_key + "\\" + s.registry_value).removeprefix("HKLM\\") in where
+    assert f"| {s.cis} " in ids
+    for rule in s.stig.values():
+        assert f"{rule.rule_id} / {rule.v_id}" in ids
+    if s.cce is not None:
+        assert s.cce in ids
