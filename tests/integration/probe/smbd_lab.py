@@ -97,8 +97,8 @@ class SmbdInstance:
 def start_smbd(
     root: Path,
     name: str,
-    *,
     addresses: Sequence[str],
+    *,
     port: int,
     signing: str = "auto",
     min_protocol: str = "SMB2_02",

@@ -1,0 +1,154 @@
+"""The probe against misbehaving endpoints: every one classified, in time, with bounded memory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import (
+    probe_endpoint,
+    probe_endpoint_async,
+    probe_many,
+)
+from ansible_collections.winhardening.smb.tests.integration.probe import fake_endpoints
+
+DEADLINE = 1.0
+# Slack for a loaded 2-core machine: scheduling, not the probe, decides most of it.
+EPSILON = 0.5
+FAKES = fake_endpoints
+HOSTILE = [b for b in FAKES.BEHAVIOURS if b != "replay"]
+COLLECTIONS_ROOT = Path(__file__).resolve().parents[3] / ".collections"
+
+
+def _check(behaviour: str, result: Any) -> None:
+    kind, slow = FAKES.EXPECTED[behaviour]
+    assert result.error == kind, (behaviour, result)
+    assert result.reachable is True, (behaviour, result)
+    assert result.detail
+    assert result.elapsed <= DEADLINE + EPSILON, (behaviour, result.elapsed)
+    if slow:
+        assert result.elapsed >= DEADLINE - 0.05, (behaviour, result.elapsed)
+    else:
+        assert result.elapsed < DEADLINE, (behaviour, result.elapsed)
+    if kind is not None:
+        assert result.signing_required is None
+        assert result.dialect is None
+
+
+@pytest.mark.parametrize("behaviour", [*HOSTILE, "replay"])
+def test_sync_probe_classifies(fakes: Any, behaviour: str) -> None:
+    host, port = fakes.serve(behaviour, "127.0.0.1", 0)
+    started = time.monotonic()
+    result = probe_endpoint(host, port, deadline=DEADLINE)
+    assert time.monotonic() - started <= DEADLINE + EPSILON
+    _check(behaviour, result)
+
+
+@pytest.mark.parametrize("behaviour", [*HOSTILE, "replay"])
+def test_async_probe_classifies(fakes: Any, behaviour: str) -> None:
+    host, port = fakes.serve(behaviour, "127.0.0.1", 0)
+    started = time.monotonic()
+    result = asyncio.run(probe_endpoint_async(host, port, deadline=DEADLINE))
+    assert time.monotonic() - started <= DEADLINE + EPSILON
+    _check(behaviour, result)
+
+
+def test_replay_reads_the_captured_answer(fakes: Any) -> None:
+    host, port = fakes.serve("replay", "127.0.0.1", 0)
+    result = probe_endpoint(host, port, deadline=DEADLINE)
+    assert (result.dialect, result.signing_required, result.signing_algorithm) == (
+        "3.1.1",
+        True,
+        "AES-GMAC",
+    )
+
+
+def test_status_names_the_nt_status(fakes: Any) -> None:
+    host, port = fakes.serve("status", "127.0.0.1", 0)
+    assert "0xc00000bb" in probe_endpoint(host, port, deadline=DEADLINE).detail
+
+
+def test_nothing_listening_is_refused() -> None:
+    # Bind then close to get a port that is very likely free on this address.
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for result in (
+        probe_endpoint("127.0.0.1", port, deadline=DEADLINE),
+        asyncio.run(probe_endpoint_async("127.0.0.1", port, deadline=DEADLINE)),
+    ):
+        assert (result.error, result.reachable) == ("refused", False)
+        assert result.elapsed < DEADLINE
+
+
+def test_unresolvable_name_is_refused_with_a_reason() -> None:
+    result = probe_endpoint("no-such-host.invalid", 445, deadline=DEADLINE)
+    assert result.error == "refused"
+    assert "resolve" in result.detail
+
+
+def test_probe_many_inside_a_running_loop(fakes: Any) -> None:
+    """The fact gatherer may call probe_many from async code; asyncio.run would refuse there."""
+    host, port = fakes.serve("replay", "127.0.0.1", 0)
+
+    async def caller() -> list[Any]:
+        return probe_many([(host, port)], concurrency=2, deadline=DEADLINE)
+
+    (result,) = asyncio.run(caller())
+    assert result.signing_required is True
+
+
+_RSS_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import probe_many
+    endpoints = [tuple(e) for e in json.load(sys.stdin)]
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    results = probe_many(endpoints, concurrency=len(endpoints), deadline=float(sys.argv[1]))
+    wall = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"base_kb": base, "peak_kb": peak, "wall": wall,
+                      "errors": [r.error for r in results],
+                      "elapsed": [r.elapsed for r in results]}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_200_hostile_endpoints_concurrently_bounded_rss(fakes: Any) -> None:
+    """200 misbehaving endpoints at once: all classified in time, client RSS under 100 MB."""
+    plan = [(HOSTILE[i % len(HOSTILE)], f"127.0.5.{1 + i // 100}", 0) for i in range(200)]
+    endpoints = fakes.serve_many(plan)
+    env = dict(os.environ, PYTHONPATH=str(COLLECTIONS_ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(DEADLINE)],
+        input=json.dumps(endpoints),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    expected = [FAKES.EXPECTED[b][0] for b, _, _ in plan]
+    assert report["errors"] == expected
+    assert max(report["elapsed"]) <= DEADLINE + EPSILON
+    assert report["wall"] <= DEADLINE + 2 * EPSILON
+    print(
+        f"200 hostile endpoints: wall {report['wall']:.2f} s, "
+        f"peak RSS {report['peak_kb'] // 1024} MB"
+    )
+    assert report["peak_kb"] < 100 * 1024, report
