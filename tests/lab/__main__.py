@@ -1,0 +1,10 @@
+"""``python -m lab``."""
+
+from __future__ import annotations
+
+import sys
+
+from lab.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

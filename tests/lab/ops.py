@@ -1,0 +1,141 @@
+"""Answer a recognised script from the host model, as Windows would answer the real script."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from lab.clixml import error_clixml
+from lab.model import REPORTED_VALUES, HostModel, ModelError
+from lab.script_reader import ModuleWrapper, ProtocolScript, RawCommand, Script, Unknown
+
+
+@dataclass
+class Outcome:
+    rc: int
+    stdout: str
+    stderr: str
+    # What the records keep: the op, what was read, and what was written.
+    record: Dict[str, Any] = field(default_factory=dict)
+    wrote: bool = False
+
+
+def run(model: HostModel, script: Script) -> Outcome:
+    if isinstance(script, ProtocolScript):
+        try:
+            if script.op == "read_state":
+                return _read_state(model, script)
+            return _apply(model, script)
+        except RequestError as exc:
+            return _fail(f"lab: bad $Request for {script.op}: {exc}", {"op": script.op})
+    if isinstance(script, RawCommand):
+        return _raw(model, script)
+    if isinstance(script, ModuleWrapper):
+        return _fail(
+            "lab: this is Ansible's PowerShell module wrapper; the lab cannot run Ansible "
+            "PowerShell modules (use ansible.builtin.raw or the collection's action plugins)",
+            {"op": "module_wrapper"},
+        )
+    assert isinstance(script, Unknown)
+    excerpt = script.text[:200].replace("\n", "\\n")
+    return _fail(
+        f"lab: the lab does not understand this script ({script.reason}): {excerpt}",
+        {"op": "unknown", "reason": script.reason},
+    )
+
+
+class RequestError(ValueError):
+    pass
+
+
+def _fail(message: str, record: Dict[str, Any]) -> Outcome:
+    return Outcome(1, "", error_clixml(message), {**record, "rc": 1, "error": message})
+
+
+def _dump(obj: Dict[str, Any]) -> str:
+    # ConvertTo-Json -Compress prints one line; Windows ends console output with CRLF.
+    return json.dumps(obj, separators=(",", ":")) + "\r\n"
+
+
+def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
+    req = script.request
+    unknown = set(req) - {"events_since", "max_events"}
+    if unknown:
+        raise RequestError(f"unknown keys {sorted(unknown)}")
+    since = req.get("events_since")
+    if since is not None and not isinstance(since, str):
+        raise RequestError("events_since must be null or an ISO 8601 string")
+    max_events = req.get("max_events", 50)
+    if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 0:
+        raise RequestError("max_events must be a non-negative integer")
+    registry = {
+        area: {name: model.registry_value(area, name) for name in names}
+        for area, names in REPORTED_VALUES.items()
+    }
+    result = {
+        "op": "read_state",
+        "v": 1,
+        "computer_name": model.computer_name,
+        "os": model.os_info(),
+        "domain_role": model.domain_role,
+        "registry": registry,
+        "server_config": model.config("server"),
+        "client_config": model.config("client"),
+        "parameters": model.parameters(),
+        "rsop": model.rsop_view(),
+        "events": None if since is None else model.events_view(since, max_events),
+    }
+    return Outcome(0, _dump(result), "", {"op": "read_state", "reads": sorted(registry)})
+
+
+def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
+    req = script.request
+    unknown = set(req) - {"server", "client"}
+    if unknown:
+        raise RequestError(f"unknown sides {sorted(unknown)}")
+    results: List[Dict[str, Any]] = []
+    writes: List[Dict[str, Any]] = []
+    for side in ("server", "client"):
+        props = req.get(side) or {}
+        if not isinstance(props, dict):
+            raise RequestError(f"{side} must be an object of property: bool")
+        for prop, value in props.items():
+            if not isinstance(value, bool):
+                raise RequestError(f"{side}.{prop} must be true or false, got {value!r}")
+    for side in ("server", "client"):
+        for prop, value in (req.get(side) or {}).items():
+            error: Optional[str] = None
+            try:
+                model.set_config(side, prop, value)
+                writes.append({"side": side, "property": prop, "value": value})
+            except ModelError as exc:
+                error = str(exc)
+            results.append({"side": side, "property": prop, "value": value,
+                            "ok": error is None, "error": error})
+    result = {
+        "op": "apply",
+        "v": 1,
+        "results": results,
+        "server_config": model.config("server"),
+        "client_config": model.config("client"),
+    }
+    return Outcome(0, _dump(result), "", {"op": "apply", "writes": writes,
+                                          "failed": [r for r in results if not r["ok"]]},
+                   wrote=bool(writes))
+
+
+def _raw(model: HostModel, script: RawCommand) -> Outcome:
+    out: List[str] = []
+    for verb, args in script.statements:
+        if verb == "exit":
+            try:
+                rc = int(args[0]) if args else 0
+            except ValueError:
+                return _fail(f"lab: exit needs an integer, got {args[0]!r}", {"op": "raw"})
+            return Outcome(rc, "".join(out), "", {"op": "raw", "text": script.text, "rc": rc})
+        if verb == "hostname":
+            out.append(model.computer_name + "\r\n")
+        else:
+            out.extend(f"{a}\r\n" for a in args)
+    return Outcome(0, "".join(out), "", {"op": "raw", "text": script.text, "rc": 0})

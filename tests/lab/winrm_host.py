@@ -1,0 +1,245 @@
+"""One simulated host's WinRM endpoint: HTTP(S) with Basic auth, WinRS shells, faults, records.
+
+The HTTP/1.1 handling is written on asyncio streams rather than with aiohttp (which is only a
+transitive dependency here) because the faults need control below HTTP: closing a connection
+unanswered after a write, never answering, and stopping the listener of one address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import ssl
+import uuid
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Dict, Optional, Tuple
+
+from lab import ops, wsman
+from lab.clixml import error_clixml
+from lab.faults import REQUEST_FAULTS, Fault
+from lab.model import HostModel
+from lab.records import HostRecorder
+from lab.script_reader import read_script
+
+MAX_BODY = 1024 * 1024
+HANG_LIMIT_S = 300.0
+# 0x80338000, "The WS-Management service cannot process the request" (MS-WSMV 2.2.2.1, fault codes).
+WSMAN_GENERIC_FAULT = 2150858752
+
+
+@dataclass
+class Command:
+    outcome: ops.Outcome
+    stdin: bytes = b""
+
+
+@dataclass
+class Shell:
+    commands: Dict[str, Command] = field(default_factory=dict)
+
+
+class HostEndpoint:
+    """Serves one host's address; ``on_write`` runs after a model change (save, re-apply Samba)."""
+
+    def __init__(self, model: HostModel, address: str, port: int, *, scheme: str, user: str,
+                 password: str, recorder: HostRecorder, ssl_ctx: Optional[ssl.SSLContext],
+                 on_write: Callable[[HostModel], Awaitable[None]]) -> None:
+        self.model = model
+        self.address = address
+        self.port = port
+        self.scheme = scheme
+        self.recorder = recorder
+        self._auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self._ssl = ssl_ctx
+        self._on_write = on_write
+        self.faults: Dict[str, Fault] = {}
+        self.shells: Dict[str, Shell] = {}
+        self._server: Optional[asyncio.base_events.Server] = None
+        self._conns: set[asyncio.StreamWriter] = set()
+
+    # -- listener -------------------------------------------------------------------------------
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+    async def start(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(
+                self._serve, self.address, self.port, ssl=self._ssl, reuse_address=True,
+                backlog=64)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+            for w in list(self._conns):
+                w.close()
+            await server.wait_closed()
+
+    # -- faults -----------------------------------------------------------------------------------
+    def _take(self, kinds: Tuple[str, ...], where: str) -> Optional[Fault]:
+        for kind in kinds:
+            f = self.faults.get(kind)
+            if f is not None:
+                if f.once:
+                    del self.faults[kind]
+                self.recorder.fault(kind, where)
+                return f
+        return None
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._conns.add(writer)
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass
+        finally:
+            self._conns.discard(writer)
+            writer.close()
+
+    async def _one_request(self, reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter) -> bool:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        except asyncio.LimitOverrunError:
+            await self._send(writer, 431, b"", "text/plain")
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ")
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                k, v = line.split(":", 1)
+                headers[k.strip().lower()] = v.strip()
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            await self._send(writer, 411, b"", "text/plain")
+            return False
+        try:
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            await self._send(writer, 413, b"", "text/plain")
+            return False
+        body = await reader.readexactly(length)
+        bytes_in = len(head) + len(body)
+        keep = headers.get("connection", "").lower() != "close"
+        if len(parts) < 2 or parts[0] != "POST" or parts[1].split("?")[0].lower() != "/wsman":
+            n = await self._send(writer, 404, b"", "text/plain")
+            self.recorder.http("not_wsman", 404, bytes_in, n)
+            return keep
+        fault = self._take(REQUEST_FAULTS, "request")
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+        elif fault is not None and fault.kind == "hang":
+            self.recorder.http("hang", 0, bytes_in, 0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.read(), HANG_LIMIT_S)
+            return False
+        if headers.get("authorization") != self._auth or (fault and fault.kind == "unauthorized"):
+            n = await self._send(writer, 401, b"", "text/plain",
+                                 {"WWW-Authenticate": 'Basic realm="WSMAN"'})
+            self.recorder.http("unauthorized", 401, bytes_in, n)
+            return keep
+        try:
+            req = wsman.parse(body)
+        except wsman.WsmanError as exc:
+            n = await self._send(writer, 500, wsman.fault("", WSMAN_GENERIC_FAULT, str(exc)))
+            self.recorder.http("bad_request", 500, bytes_in, n)
+            return keep
+        if fault is not None and fault.kind == "wsman_fault":
+            reply = wsman.fault(req.message_id, WSMAN_GENERIC_FAULT,
+                                "The WS-Management service cannot process the request (lab fault).")
+            n = await self._send(writer, 500, reply)
+            self.recorder.http(req.action, 500, bytes_in, n)
+            return keep
+        status, answer = await self._handle(req)
+        if answer is None:  # drop_after_write: the write happened, the answer never comes
+            self.recorder.http(req.action, 0, bytes_in, 0)
+            writer.transport.abort()
+            return False
+        n = await self._send(writer, status, answer)
+        self.recorder.http(req.action, status, bytes_in, n)
+        return keep
+
+    async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes,
+                    ctype: str = "application/soap+xml;charset=UTF-8",
+                    extra: Optional[Dict[str, str]] = None) -> int:
+        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 411: "Length Required",
+                  413: "Payload Too Large", 431: "Request Header Fields Too Large",
+                  500: "Internal Server Error"}.get(status, "Error")
+        head = [f"HTTP/1.1 {status} {reason}", "Server: Microsoft-HTTPAPI/2.0",
+                f"Content-Length: {len(body)}"]
+        if body:
+            head.append(f"Content-Type: {ctype}")
+        head.extend(f"{k}: {v}" for k, v in (extra or {}).items())
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        writer.write(data)
+        await writer.drain()
+        return len(data)
+
+    # -- WinRS ------------------------------------------------------------------------------------
+    def _fault(self, req: wsman.Request, reason: str) -> Tuple[int, bytes]:
+        return 500, wsman.fault(req.message_id, WSMAN_GENERIC_FAULT, reason)
+
+    async def _handle(self, req: wsman.Request) -> Tuple[int, Optional[bytes]]:
+        if req.action == "Create":
+            shell_id = str(uuid.uuid4()).upper()
+            self.shells[shell_id] = Shell()
+            return 200, wsman.create_response(req, shell_id, self.address, self.port, self.scheme)
+        shell = self.shells.get(req.shell_id or "")
+        if shell is None:
+            return self._fault(req, f"unknown ShellId {req.shell_id!r}")
+        if req.action == "Delete":
+            del self.shells[req.shell_id or ""]
+            return 200, wsman.empty_response(req)
+        if req.action == "Command":
+            return await self._command(req, shell)
+        cmd = shell.commands.get(req.command_id or "")
+        if cmd is None:
+            return self._fault(req, f"unknown CommandId {req.command_id!r}")
+        if req.action == "Send":
+            cmd.stdin += req.stdin
+            return 200, wsman.empty_response(req)
+        if req.action == "Receive":
+            out = cmd.outcome
+            return 200, wsman.receive_response(req, req.command_id or "", out.stdout.encode(),
+                                               out.stderr.encode(), out.rc)
+        # Signal (terminate): the command is finished on our side already.
+        shell.commands.pop(req.command_id or "", None)
+        return 200, wsman.empty_response(req)
+
+    async def _command(self, req: wsman.Request, shell: Shell) -> Tuple[int, Optional[bytes]]:
+        command_id = str(uuid.uuid4()).upper()
+        script = read_script(req.command, req.arguments)
+        fault = self._take(("access_denied",), "command")
+        if fault is not None:
+            outcome = ops.Outcome(1, "", error_clixml(
+                "Access is denied.\r\n    + CategoryInfo          : PermissionDenied: (:) [], "
+                "UnauthorizedAccessException\r\n    + FullyQualifiedErrorId : "
+                "UnauthorizedAccess"), {"op": "faulted", "fault": "access_denied"})
+        else:
+            outcome = ops.run(self.model, script)
+        self.recorder.script({**outcome.record, "layers": getattr(script, "layers", 0),
+                              "rc": outcome.rc})
+        if outcome.wrote:
+            await self._on_write(self.model)
+            if self._take(("drop_after_write",), "command") is not None:
+                return 200, None
+        # drop_after_write waits for a command that writes; the others fire on any command.
+        fault = self._take(("garbage_stdout", "truncated_stdout"), "command")
+        if fault is not None and fault.kind == "garbage_stdout":
+            outcome = ops.Outcome(0, base64.b85encode(os.urandom(48)).decode() + "\r\n", "",
+                                  outcome.record)
+        elif fault is not None and fault.kind == "truncated_stdout":
+            outcome = ops.Outcome(outcome.rc, outcome.stdout[: max(1, len(outcome.stdout) // 2)],
+                                  outcome.stderr, outcome.record)
+        shell.commands[command_id] = Command(outcome)
+        return 200, wsman.command_response(req, command_id)
+

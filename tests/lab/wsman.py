@@ -1,0 +1,180 @@
+"""WS-Management (MS-WSMV) messages: read what pywinrm and Ansible send, write what they parse.
+
+Written by hand because no maintained Python package implements the server side of WinRS; the
+client side (pywinrm ``protocol.py``) and MS-WSMV 3.1.4 define what must be read and answered.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import List, Optional
+from xml.sax.saxutils import escape
+
+NS = {
+    "s": "http://www.w3.org/2003/05/soap-envelope",
+    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
+    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+    "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
+}
+SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+ACTIONS = {
+    "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create": "Create",
+    "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete": "Delete",
+    f"{SHELL}/Command": "Command",
+    f"{SHELL}/Send": "Send",
+    f"{SHELL}/Receive": "Receive",
+    f"{SHELL}/Signal": "Signal",
+}
+RESPONSE_ACTION = {
+    "Create": "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
+    "Delete": "http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse",
+    "Command": f"{SHELL}/CommandResponse",
+    "Send": f"{SHELL}/SendResponse",
+    "Receive": f"{SHELL}/ReceiveResponse",
+    "Signal": f"{SHELL}/SignalResponse",
+}
+
+
+class WsmanError(ValueError):
+    """A request the lab cannot read; answered with a WS-Man fault."""
+
+
+@dataclass
+class Request:
+    action: str
+    message_id: str
+    shell_id: Optional[str] = None
+    command_id: Optional[str] = None
+    command: str = ""
+    arguments: List[str] = field(default_factory=list)
+    stdin: bytes = b""
+    stdin_end: bool = False
+    signal_code: str = ""
+
+
+def parse(body: bytes) -> Request:
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise WsmanError(f"request is not XML: {exc}") from None
+    action_el = root.find("s:Header/a:Action", NS)
+    msg_el = root.find("s:Header/a:MessageID", NS)
+    if action_el is None or msg_el is None or not action_el.text or not msg_el.text:
+        raise WsmanError("request lacks a:Action or a:MessageID")
+    action = ACTIONS.get(action_el.text.strip())
+    if action is None:
+        raise WsmanError(f"unsupported action {action_el.text.strip()}")
+    req = Request(action, msg_el.text.strip())
+    for sel in root.findall("s:Header/w:SelectorSet/w:Selector", NS):
+        if sel.get("Name") == "ShellId":
+            req.shell_id = (sel.text or "").strip()
+    body_el = root.find("s:Body", NS)
+    if body_el is None:
+        raise WsmanError("request lacks s:Body")
+    if action == "Command":
+        cmd = body_el.find("rsp:CommandLine/rsp:Command", NS)
+        req.command = (cmd.text or "") if cmd is not None else ""
+        req.arguments = [a.text or "" for a in body_el.findall("rsp:CommandLine/rsp:Arguments", NS)]
+    elif action == "Send":
+        for stream in body_el.findall("rsp:Send/rsp:Stream", NS):
+            req.command_id = stream.get("CommandId")
+            req.stdin += base64.b64decode(stream.text or "")
+            req.stdin_end = req.stdin_end or stream.get("End", "").lower() == "true"
+    elif action == "Receive":
+        desired = body_el.find("rsp:Receive/rsp:DesiredStream", NS)
+        req.command_id = desired.get("CommandId") if desired is not None else None
+    elif action == "Signal":
+        sig = body_el.find("rsp:Signal", NS)
+        if sig is not None:
+            req.command_id = sig.get("CommandId")
+            code = sig.find("rsp:Code", NS)
+            req.signal_code = (code.text or "") if code is not None else ""
+    return req
+
+
+def _envelope(action: str, relates_to: str, body: str, shell_id: Optional[str] = None) -> bytes:
+    selector = ""
+    if shell_id:
+        selector = (
+            '<w:SelectorSet><w:Selector Name="ShellId">'
+            f"{escape(shell_id)}</w:Selector></w:SelectorSet>"
+        )
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<s:Envelope xml:lang="en-US" xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" '
+        f'xmlns:x="{NS["x"]}" xmlns:w="{NS["w"]}" xmlns:rsp="{NS["rsp"]}">'
+        "<s:Header>"
+        f"<a:Action>{RESPONSE_ACTION[action]}</a:Action>"
+        f"<a:MessageID>uuid:{uuid.uuid4()}</a:MessageID>"
+        "<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
+        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo>{selector}"
+        f"</s:Header><s:Body>{body}</s:Body></s:Envelope>"
+    )
+    return text.encode("utf-8")
+
+
+def create_response(req: Request, shell_id: str, address: str, port: int, scheme: str) -> bytes:
+    body = (
+        "<x:ResourceCreated>"
+        f"<a:Address>{scheme}://{address}:{port}/wsman</a:Address>"
+        "<a:ReferenceParameters>"
+        f"<w:ResourceURI>{SHELL}/cmd</w:ResourceURI>"
+        f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>'
+        "</a:ReferenceParameters></x:ResourceCreated>"
+        f"<rsp:Shell><rsp:ShellId>{shell_id}</rsp:ShellId>"
+        "<rsp:ResourceUri>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
+        "</rsp:ResourceUri><rsp:State>Connected</rsp:State></rsp:Shell>"
+    )
+    return _envelope("Create", req.message_id, body)
+
+
+def command_response(req: Request, command_id: str) -> bytes:
+    body = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
+    return _envelope("Command", req.message_id, body, req.shell_id)
+
+
+def receive_response(req: Request, command_id: str, stdout: bytes, stderr: bytes,
+                     exit_code: Optional[int]) -> bytes:
+    """One Receive answer: streams, then CommandState Done with the exit code, or Running."""
+    streams = []
+    for name, data in (("stdout", stdout), ("stderr", stderr)):
+        text = base64.b64encode(data).decode() if data else ""
+        streams.append(f'<rsp:Stream Name="{name}" CommandId="{command_id}">{text}</rsp:Stream>')
+        streams.append(
+            f'<rsp:Stream Name="{name}" CommandId="{command_id}" End="true"></rsp:Stream>')
+    if exit_code is None:
+        state = f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Running"/>'
+    else:
+        state = (
+            f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Done">'
+            f"<rsp:ExitCode>{exit_code}</rsp:ExitCode></rsp:CommandState>"
+        )
+    body = f'<rsp:ReceiveResponse>{"".join(streams)}{state}</rsp:ReceiveResponse>'
+    return _envelope("Receive", req.message_id, body, req.shell_id)
+
+
+def empty_response(req: Request) -> bytes:
+    inner = {"Signal": "<rsp:SignalResponse/>", "Send": "<rsp:SendResponse/>"}.get(req.action, "")
+    return _envelope(req.action, req.message_id, inner, req.shell_id)
+
+
+def fault(relates_to: str, code: int, reason: str, subcode: str = "w:InternalError") -> bytes:
+    """A SOAP fault with a WSManFault detail, as pywinrm ``_raw_get_command_output`` reads it."""
+    text = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<s:Envelope xml:lang="en-US" xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" xmlns:w="{NS["w"]}">'
+        "<s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>"
+        f"<a:MessageID>uuid:{uuid.uuid4()}</a:MessageID>"
+        f"<a:RelatesTo>{escape(relates_to)}</a:RelatesTo></s:Header>"
+        "<s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>"
+        f"<s:Subcode><s:Value>{subcode}</s:Value></s:Subcode></s:Code>"
+        f'<s:Reason><s:Text xml:lang="en-US">{escape(reason)}</s:Text></s:Reason>'
+        '<s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" '
+        f'Code="{code}" Machine="lab"><f:Message>{escape(reason)}</f:Message></f:WSManFault>'
+        "</s:Detail></s:Fault></s:Body></s:Envelope>"
+    )
+    return text.encode("utf-8")
