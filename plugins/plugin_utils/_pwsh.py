@@ -1,0 +1,160 @@
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run one shipped script over the task's connection and return its one JSON object.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+The command line is built here, as ansible.windows plugin_utils/_reboot.py builds it since
+"Tidy up old code (#823)", rather than through ``connection._shell._encode_script`` (deprecated
+in ansible-core 2.21 for removal in 2.24). The winrm and psrp connection plugins of 2.16 to 2.21
+all accept this line; 2.16 to 2.18 wrap it in a second -EncodedCommand layer, whose outer
+PowerShell does not pass the inner exit code through, so the exit code only says success or
+failure and the real status travels in the JSON (docs/dev/target-protocol.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple, Type
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_text
+
+from ._scripts import EXIT_SUFFIX, Script
+
+POWERSHELL_PREFIX = (
+    "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+)
+
+# cmd.exe refuses command lines longer than 8191 characters ("Command prompt (Cmd. exe)
+# command-line string limitation", learn.microsoft.com/troubleshoot/windows-client/shell-experience/
+# command-line-string-limitation); WinRS runs the command through cmd.exe.
+CMD_LINE_LIMIT = 8191
+
+EXCERPT_CHARS = 600
+
+
+# Transport exceptions that reach us unwrapped: ansible.windows' _reboot.py wraps requests'
+# RequestException for the same reason; pywinrm's own WinRMError family (transport, timeout,
+# authentication) is wrapped too, and a dropped socket shows up as ConnectionError.
+_TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (ConnectionError,)
+try:
+    from requests.exceptions import RequestException
+
+    _TRANSPORT_ERRORS += (RequestException,)
+except ImportError:  # pragma: no cover - requests comes with pywinrm and pypsrp
+    pass
+try:
+    from winrm.exceptions import WinRMError
+
+    _TRANSPORT_ERRORS += (WinRMError,)
+except ImportError:  # pragma: no cover - only the psrp or ssh connection is installed
+    pass
+
+
+class ScriptFailed(Exception):
+    """The script ran but failed, or its output is not the protocol's one JSON line."""
+
+    def __init__(
+        self, host: str, op: str, cause: str, *, rc: int, stdout: str, stderr: str
+    ) -> None:
+        self.host = host
+        self.op = op
+        self.cause = cause
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        excerpt = excerpt_of(self.stderr) or excerpt_of(self.stdout)
+        text = f"{self.host}: the {self.op} script failed: {self.cause}"
+        if excerpt:
+            text += " | output: " + excerpt
+        return text
+
+    def result(self) -> Dict[str, Any]:
+        """A failed task result carrying what came back, with no traceback in msg."""
+        return {
+            "failed": True,
+            "msg": self.message,
+            "rc": self.rc,
+            "stdout": excerpt_of(self.stdout, 4000),
+            "stderr": excerpt_of(self.stderr, 4000),
+        }
+
+
+@dataclass(frozen=True)
+class ScriptOutput:
+    """What one run returned: the parsed object and the raw streams, for reporting."""
+
+    data: Dict[str, Any]
+    rc: int
+    stdout: str
+    stderr: str
+
+
+def excerpt_of(text: Optional[str], limit: int = EXCERPT_CHARS) -> str:
+    """The start of ``text`` on one line, cut at ``limit`` characters."""
+    if not text:
+        return ""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def encode_command(script_text: str) -> str:
+    """The PowerShell command line that runs ``script_text`` and exits non-zero on failure."""
+    encoded = base64.b64encode((script_text + EXIT_SUFFIX).encode("utf-16-le")).decode("ascii")
+    return POWERSHELL_PREFIX + encoded
+
+
+def parse_json_line(stdout: str) -> Dict[str, Any]:
+    """The one JSON object of a script's stdout; ValueError says what is wrong with it."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError("the script printed nothing")
+    if len(lines) > 1:
+        raise ValueError(f"expected one JSON line, got {len(lines)} lines")
+    try:
+        data = json.loads(lines[0])
+    except ValueError as exc:
+        raise ValueError(f"the output is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError("the output is JSON but not an object")
+    return data
+
+
+def run_script(
+    connection: Any, host: str, script: Script, request: Mapping[str, Any]
+) -> ScriptOutput:
+    """Run ``script`` for ``request`` in one exec_command; return its checked JSON object.
+
+    Raises AnsibleConnectionFailure when the transport fails (the host becomes unreachable) and
+    ScriptFailed when the script fails or its output breaks the protocol.
+    """
+    command = encode_command(script.render(request))
+    try:
+        rc, raw_out, raw_err = connection.exec_command(command, in_data=None, sudoable=False)
+    except AnsibleConnectionFailure:
+        raise
+    except _TRANSPORT_ERRORS as exc:
+        raise AnsibleConnectionFailure(f"{host}: failed to connect to the host: {exc}") from exc
+    stdout = to_text(raw_out or b"", errors="surrogate_or_strict")
+    stderr = to_text(raw_err or b"", errors="surrogate_or_strict")
+    rc = rc or 0
+    if rc != 0:
+        raise ScriptFailed(host, script.op, f"exit code {rc}", rc=rc, stdout=stdout, stderr=stderr)
+    try:
+        data = parse_json_line(stdout)
+    except ValueError as exc:
+        raise ScriptFailed(host, script.op, str(exc), rc=rc, stdout=stdout, stderr=stderr) from None
+    if data.get("op") != script.op or data.get("v") != script.version:
+        cause = (
+            f"the output answers op {data.get('op')!r} version {data.get('v')!r}, "
+            f"expected {script.op!r} version {script.version}"
+        )
+        raise ScriptFailed(host, script.op, cause, rc=rc, stdout=stdout, stderr=stderr)
+    return ScriptOutput(data=data, rc=rc, stdout=stdout, stderr=stderr)
