@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a documentation stub: the implementation is the action plugin of the same name.
+
+DOCUMENTATION = r"""
+---
+module: win_smb_signing
+short_description: Enforce SMB server and client signing on Windows
+version_added: 0.1.0
+description:
+  - Sets the four SMB signing Security Options and the two signing-audit settings through
+    C(Set-SmbServerConfiguration) and C(Set-SmbClientConfiguration), which Microsoft documents and
+    which update the registry.
+  - Every option is optional. An option left out, with no O(baseline), leaves that setting alone.
+    With O(baseline), every setting the baseline sets for the host's profile is enforced, and an
+    option given explicitly overrides the baseline's value.
+  - One WinRM round trip when nothing needs to change; two when something does (the read, then
+    the writes and a read-back in a single script).
+  - Check mode computes RV(changed) and the diff and writes nothing.
+  - A setting that a GPO owns is reported before it is changed. With
+    O(on_gpo_conflict=warn) (the default) it is written with a warning that names the GPO and
+    says when Windows will put the GPO's value back; with O(on_gpo_conflict=fail) the task
+    fails before anything is written.
+  - Turning any setting from enabled to disabled is refused unless O(allow_weakening=true).
+  - What applied is judged from the read-back, not from the writes' own reports. If some writes
+    apply and others do not, the task fails and lists both.
+author:
+  - winhardening.smb contributors
+options:
+  server_require:
+    description:
+      - "Microsoft network server: Digitally sign communications (always)."
+      - Registry C(HKLM\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters\RequireSecuritySignature).
+      - This is the setting that makes the host's SMB2/3 server require signing.
+    type: bool
+  server_enable:
+    description:
+      - "Microsoft network server: Digitally sign communications (if client agrees)."
+      - Affects SMB1 only (Microsoft documents EnableSecuritySignature as ignored by SMB2/3);
+        CIS and STIG still require it.
+    type: bool
+  client_require:
+    description:
+      - "Microsoft network client: Digitally sign communications (always)."
+    type: bool
+  client_enable:
+    description:
+      - "Microsoft network client: Digitally sign communications (if server agrees)."
+      - Affects SMB1 only.
+    type: bool
+  audit_unsigned_clients:
+    description:
+      - "Lanman Server: Audit client does not support signing (C(-AuditClientDoesNotSupportSigning))."
+      - Windows Server 2025 and Windows 11 24H2 have it; the 2025-09-09 update (KB5066913)
+        back-ports server-side signing auditing to Windows Server 2012 and later.
+      - Given explicitly on a host without the parameter, the task fails naming the versions that
+        add it. Asked for by a O(baseline) on such a host, it is skipped with a warning.
+    type: bool
+  audit_unsigned_servers:
+    description:
+      - "Lanman Workstation: Audit server does not support signing (C(-AuditServerDoesNotSupportSigning))."
+      - Windows Server 2025 and Windows 11 24H2 have it. Same rules as O(audit_unsigned_clients).
+    type: bool
+  baseline:
+    description:
+      - Take the desired value of every setting the baseline sets for the host's profile.
+      - C(cis) and C(stig) set all four signing settings, and C(cis) also sets both audit
+        settings; C(microsoft) sets only the two "(always)" settings; C(custom) takes the values
+        from O(custom_baseline).
+    type: str
+    choices: [cis, stig, microsoft, custom]
+  custom_baseline:
+    description:
+      - With O(baseline=custom), the desired value of each setting, by setting name.
+    type: dict
+  on_gpo_conflict:
+    description:
+      - What to do when a setting that a GPO owns would change.
+      - C(warn) writes it and warns that Group Policy will revert it (security policy is
+        re-applied at least every 16 hours, and background refresh runs about every 5 minutes on
+        domain controllers and about every 90 minutes on members).
+      - C(fail) fails before writing anything. C(ignore) writes it without a warning.
+    type: str
+    choices: [warn, fail, ignore]
+    default: warn
+  allow_weakening:
+    description:
+      - Allow turning a setting from enabled to disabled.
+    type: bool
+    default: false
+  probe:
+    description:
+      - After a change, send an SMB negotiate from the controller and report what the wire shows
+        (RV(observed)), warning when it disagrees with the new configuration.
+    type: bool
+    default: true
+  probe_address:
+    description:
+      - The address to probe. Defaults to the host's C(ansible_host), else its inventory name.
+    type: str
+  probe_port:
+    description:
+      - The port to probe. Defaults to the host variable C(smb_signing_probe_port), else 445.
+    type: int
+  probe_timeout:
+    description:
+      - Overall time limit of the probe, in seconds (above 0, at most 60).
+    type: float
+    default: 3.0
+notes:
+  - No restart is needed. Microsoft's policy pages say "Restart requirement None. Changes to this
+    policy become effective without a device restart". Existing SMB sessions keep the signing
+    they negotiated at session setup; only new sessions see the change. RV(reboot_required) is
+    always false.
+  - The scripts run as the connection user; C(become) is not applied.
+  - If the connection fails while the write script runs, the task fails with
+    RV(state_unknown=true); the write may or may not have been applied, and a re-run reads the
+    state first and converges.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The before and after of each managed setting, under its policy display name.
+  platform:
+    platforms: windows
+seealso:
+  - module: winhardening.smb.win_smb_signing_facts
+  - module: winhardening.smb.smb_signing_probe
+"""
+
+EXAMPLES = r"""
+- name: Require SMB signing on servers and clients
+  winhardening.smb.win_smb_signing:
+    server_require: true
+    client_require: true
+
+- name: Enforce the CIS baseline, failing on settings a GPO owns
+  winhardening.smb.win_smb_signing:
+    baseline: cis
+    on_gpo_conflict: fail
+
+- name: Audit first, on hosts that have the audit parameters
+  winhardening.smb.win_smb_signing:
+    audit_unsigned_clients: true
+    audit_unsigned_servers: true
+
+- name: Turn the SMB1-only "if agrees" server setting off on purpose
+  winhardening.smb.win_smb_signing:
+    server_enable: false
+    allow_weakening: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a setting changed (in check mode, whether one would).
+  returned: always
+  type: bool
+settings:
+  description: >-
+    Per setting name (server_require, server_enable, client_require, client_enable,
+    audit_unsigned_clients, audit_unsigned_servers), C(display_name), C(managed) (the task set
+    it), C(before), C(after) (the read-back after a write; the planned value in check mode),
+    C(changed), C(source) (local, gpo or default, before the change) and C(gpo) (name and id, or
+    null). A value is null where the host lacks the setting.
+  returned: success
+  type: dict
+  sample:
+    server_require: {display_name: "Microsoft network server: Digitally sign communications (always)",
+                     managed: true, before: false, after: true, changed: true, source: default,
+                     gpo: null}
+gpo_owned:
+  description: The changed settings that a GPO owns.
+  returned: success
+  type: list
+  elements: str
+  sample: [client_require]
+observed:
+  description: >-
+    The wire check after a change (with O(probe)): address, port, reachable, dialect,
+    signing_enabled, signing_required, error, detail, agrees_with_config and message. Null when
+    nothing changed, in check mode, or with O(probe=false).
+  returned: success
+  type: dict
+reboot_required:
+  description: Always false; see the notes.
+  returned: success
+  type: bool
+  sample: false
+state_unknown:
+  description: True when the connection failed while the write script ran.
+  returned: failure
+  type: bool
+applied:
+  description: On a partial failure, the settings the read-back shows as applied.
+  returned: failure
+  type: list
+  elements: str
+not_applied:
+  description: On a partial failure, each setting not applied, with C(wanted), C(read_back) and the write's C(error).
+  returned: failure
+  type: list
+  elements: dict
+refused:
+  description: The settings the weakening guard refused to disable.
+  returned: failure
+  type: list
+  elements: str
+unsupported:
+  description: The explicitly requested audit setting this host does not have.
+  returned: failure
+  type: list
+  elements: str
+"""

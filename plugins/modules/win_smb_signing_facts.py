@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This is a documentation stub: the implementation is the action plugin of the same name.
+
+DOCUMENTATION = r"""
+---
+module: win_smb_signing_facts
+short_description: Gather configured, owner, effective and observed SMB signing state
+version_added: 0.1.0
+description:
+  - Reads, in one WinRM round trip per host, the four SMB signing Security Options and the two
+    signing-audit settings of a Windows host, with the registry value (present or absent, and
+    its type), the value C(Get-SmbServerConfiguration) / C(Get-SmbClientConfiguration) report,
+    and who owns each one (C(source)), C(gpo) with the GPO's name and id when a winning Resultant
+    Set of Policy entry names it, C(local) when the registry value is set without one, and
+    C(default) when nothing is stored and the OS default is in force.
+  - Reports the OS (caption, build, edition), the domain role and the profile it maps to, whether
+    the SMB1 server is enabled, whether the OS has the signing-audit parameters, and, when
+    O(audit_events_since) is given, a count of SMB signing audit events with a sample of the
+    offending peers.
+  - Computes the server and client posture (does the host require signing for SMB2/3 and for
+    SMB1) from Microsoft's client x server tables, the baseline's expected value for the host's
+    profile, and compliance per setting with a reason.
+  - Unless O(probe=false), also sends one unauthenticated SMB negotiate from the controller to the
+    host and reports the dialect and whether signing is required on the wire. A disagreement with
+    the configuration (configured as required but not required on the wire, or the reverse) is
+    flagged with a warning and RV(ansible_facts.smb_signing.observed.agrees_with_config=false).
+  - The facts follow a versioned schema with stable keys; see the collection's
+    C(docs/facts-schema.md).
+  - "Works with C(gather_facts: false). It is read-only, so it runs normally in check mode."
+author:
+  - winhardening.smb contributors
+options:
+  baseline:
+    description:
+      - The baseline the expected values and the compliance verdicts come from.
+      - C(cis) and C(stig) set all four signing settings, and C(cis) also sets both audit settings;
+        C(microsoft) sets only the two "(always)" settings; C(custom) takes the values from
+        O(custom_baseline).
+    type: str
+    choices: [cis, stig, microsoft, custom]
+    default: cis
+  custom_baseline:
+    description:
+      - With O(baseline=custom), the desired value of each setting, by setting name
+        (C(server_require), C(server_enable), C(client_require), C(client_enable),
+        C(audit_unsigned_clients), C(audit_unsigned_servers)). A setting left out is not judged.
+    type: dict
+  probe:
+    description:
+      - Send an SMB negotiate from the controller to the host and compare what the wire shows
+        with the configuration.
+    type: bool
+    default: true
+  probe_address:
+    description:
+      - The address to probe. Defaults to the host's C(ansible_host), else its inventory name.
+    type: str
+  probe_port:
+    description:
+      - The TCP port to probe. Defaults to the host variable C(smb_signing_probe_port) when set,
+        else 445.
+    type: int
+  probe_timeout:
+    description:
+      - Overall time limit of the probe, in seconds (above 0, at most 60).
+    type: float
+    default: 3.0
+  audit_events_since:
+    description:
+      - Count the SMB signing audit events (C(Microsoft-Windows-SMBServer/Audit) ids 3021 and
+        3022, C(Microsoft-Windows-SMBClient/Audit) ids 31998 and 31999) logged since this time.
+      - An ISO 8601 time (C(2026-11-20T00:00:00Z); a time without an offset is taken as UTC) or
+        an age such as C(30m), C(12h), C(7d) or C(2w).
+      - Not set (the default) skips the event query.
+    type: str
+  max_audit_events:
+    description:
+      - How many of the newest audit events per log to sample for the peer list (1 to 1000).
+        The count covers all of them.
+    type: int
+    default: 50
+notes:
+  - The script runs as the connection user; C(become) is not applied (raw PowerShell through the
+    connection, not a module through the exec wrapper).
+  - Which property of an audit event names the peer is not documented by Microsoft; the first
+    property is reported as a label.
+  - A host with no Resultant Set of Policy data (a standalone host never touched by Group Policy)
+    reports no GPO owner; RV(ansible_facts.smb_signing.rsop.available) is then false.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Read-only; it runs the same way in check mode.
+  diff_mode:
+    support: none
+    details: Read-only; there is nothing to diff.
+  platform:
+    platforms: windows
+seealso:
+  - module: winhardening.smb.win_smb_signing
+  - module: winhardening.smb.smb_signing_probe
+"""
+
+EXAMPLES = r"""
+- name: Gather SMB signing facts against the CIS baseline
+  winhardening.smb.win_smb_signing_facts:
+
+- name: Judge against the Microsoft baseline, count a week of audit events, probe port 1445
+  winhardening.smb.win_smb_signing_facts:
+    baseline: microsoft
+    audit_events_since: 7d
+    probe_port: 1445
+
+- name: Custom expectations, no wire probe
+  winhardening.smb.win_smb_signing_facts:
+    baseline: custom
+    custom_baseline:
+      server_require: true
+      client_require: true
+    probe: false
+
+- name: Fail where the server does not require signing on the wire
+  ansible.builtin.assert:
+    that:
+      - ansible_facts.smb_signing.observed.signing_required
+    fail_msg: "{{ inventory_hostname }} does not require SMB signing"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts set on the host.
+  returned: success
+  type: complex
+  contains:
+    smb_signing:
+      description: SMB signing state of the host (schema version 1, docs/facts-schema.md).
+      returned: success
+      type: complex
+      contains:
+        schema_version:
+          description: Version of this schema; it changes only when a key is renamed or removed.
+          type: int
+          sample: 1
+        computer_name:
+          description: The host's computer name (Win32_ComputerSystem.Name).
+          type: str
+          sample: DC01
+        os:
+          description: >-
+            caption, version, build, product_type, edition_id, display_version, and the
+            collection's C(family) (for example C(windows_server_2022), or C(unknown)).
+          type: dict
+          sample: {caption: Microsoft Windows Server 2022 Datacenter, version: 10.0.20348,
+                   build: 20348, product_type: 2, edition_id: ServerDatacenter,
+                   display_version: 21H2, family: windows_server_2022}
+        domain_role:
+          description: Win32_ComputerSystem.DomainRole (0 to 5).
+          type: int
+          sample: 5
+        profile:
+          description: >-
+            The profile the domain role maps to: standalone_workstation, member_workstation,
+            standalone_server, member_server or domain_controller.
+          type: str
+          sample: domain_controller
+        baseline:
+          description: The baseline the verdicts come from.
+          type: str
+          sample: cis
+        settings:
+          description: >-
+            One entry per setting, keyed server_require, server_enable, client_require,
+            client_enable, audit_unsigned_clients and audit_unsigned_servers.
+          type: dict
+          contains:
+            display_name:
+              description: The policy's display name.
+              type: str
+              sample: "Microsoft network server: Digitally sign communications (always)"
+            supported:
+              description: False when this OS lacks the setting's cmdlet parameter (audit settings).
+              type: bool
+            registry:
+              description: The value under the LanmanServer / LanmanWorkstation Parameters key.
+              type: dict
+              sample: {present: true, type: DWord, data: 1}
+            policy_registry:
+              description: >-
+                Audit settings: the value under SOFTWARE\Policies\Microsoft\Windows\Lanman*,
+                same form; null for the signing settings.
+              type: dict
+            cmdlet_value:
+              description: What Get-SmbServerConfiguration / Get-SmbClientConfiguration report; null where the OS lacks the property.
+              type: bool
+            value:
+              description: >-
+                What is in force: the cmdlet's value, else the stored value, else the OS default;
+                null when unsupported.
+              type: bool
+            source:
+              description: Who owns the value.
+              type: str
+              choices: [local, gpo, default]
+            gpo:
+              description: With source gpo, the winning GPO's name and id; else null.
+              type: dict
+              sample: {name: Default Domain Controllers Policy, id: "{6AC1786C-016F-11D2-945F-00C04fB984F9}"}
+            os_default:
+              description: What this OS release, edition and profile does when nothing is configured.
+              type: bool
+            expected:
+              description: The baseline's value for this profile; null when the baseline does not set it.
+              type: bool
+            compliant:
+              description: Whether value equals expected; null when expected is null or the setting is unsupported.
+              type: bool
+            reason:
+              description: The verdict in words.
+              type: str
+              sample: "required by cis; found enabled (gpo)"
+            smb1_only:
+              description: True for the two "(if ... agrees)" settings, which only affect SMB1.
+              type: bool
+        smb1:
+          description: C(server_enabled), whether the SMB1 server is enabled (EnableSMB1Protocol).
+          type: dict
+          sample: {server_enabled: false}
+        audit:
+          description: >-
+            C(supported) (server and client: whether the audit parameters exist) and C(events):
+            null unless O(audit_events_since) is given, else C(since) and, per side,
+            C(available) (the log exists), C(count), C(sampled) and C(peers) (peer, count, last).
+          type: dict
+        rsop:
+          description: Whether Resultant Set of Policy data could be read, and the error when not.
+          type: dict
+          sample: {available: true, error: null}
+        posture:
+          description: >-
+            Per side (server, client), C(requires_signing_smb2) and C(requires_signing_smb1),
+            from Microsoft's client x server tables.
+          type: dict
+          sample: {server: {requires_signing_smb2: true, requires_signing_smb1: true},
+                   client: {requires_signing_smb2: false, requires_signing_smb1: false}}
+        compliant:
+          description: True when no setting is judged non-compliant.
+          type: bool
+        noncompliant:
+          description: Names of the settings judged non-compliant.
+          type: list
+          elements: str
+          sample: [client_require]
+        observed:
+          description: >-
+            The wire check (null with O(probe=false)): address, port, reachable, dialect,
+            signing_enabled, signing_required, error (refused, timeout, closed, garbage, status),
+            detail, agrees_with_config (null when unreachable) and message (set when they
+            disagree).
+          type: dict
+        warnings:
+          description: The warnings also raised on the task, such as a wire disagreement.
+          type: list
+          elements: str
+"""

@@ -1,0 +1,252 @@
+"""The shipped PowerShell: parses cleanly, stays within the command-line budget, and calls only
+cmdlets, parameters, CIM classes, .NET types and methods that Microsoft documents.
+
+Every allow-list entry cites the Microsoft page that documents it. The parameters of the Set-*
+cmdlets that the apply script splats (@a) come from the request, so they are checked against the
+catalog and the apply body is checked to ask Get-Command -ParameterName before each write.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Dict, Iterator, List, Set, Tuple
+
+import pytest
+import tree_sitter_powershell
+from tree_sitter import Language, Node, Parser
+
+from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS
+from ansible_collections.winhardening.smb.plugins.plugin_utils import _pwsh, _scripts
+
+MS = "https://learn.microsoft.com/powershell/module/"
+SMB = MS + "smbshare/"
+UTIL = MS + "microsoft.powershell.utility/"
+CORE = MS + "microsoft.powershell.core/"
+MGMT = MS + "microsoft.powershell.management/"
+DIAG = MS + "microsoft.powershell.diagnostics/"
+CIM = MS + "cimcmdlets/"
+COMMON = CORE + "about/about_commonparameters"
+
+# cmdlet -> (documentation page, parameters the scripts may pass, by name or by splat)
+ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
+    "ConvertFrom-Json": (UTIL + "convertfrom-json", {"InputObject"}),
+    "ConvertTo-Json": (UTIL + "convertto-json", {"InputObject", "Compress", "Depth"}),
+    "Get-CimInstance": (CIM + "get-ciminstance", {"ClassName", "Namespace", "Filter"}),
+    "Get-Item": (MGMT + "get-item", {"Path", "LiteralPath", "ErrorAction"}),
+    "Get-ItemProperty": (MGMT + "get-itemproperty", {"Path", "LiteralPath"}),
+    "Get-WinEvent": (DIAG + "get-winevent", {"ListLog", "FilterHashtable", "ErrorAction"}),
+    "Get-Command": (CORE + "get-command", {"Name", "ParameterName", "ErrorAction"}),
+    "Select-Object": (UTIL + "select-object", {"First"}),
+    "ForEach-Object": (CORE + "foreach-object", {"Process"}),
+    "Where-Object": (CORE + "where-object", {"Property", "Like", "In", "FilterScript"}),
+    "Get-SmbServerConfiguration": (SMB + "get-smbserverconfiguration", set()),
+    "Get-SmbClientConfiguration": (SMB + "get-smbclientconfiguration", set()),
+    # The property parameters come through the @a splat; see test_apply_writes_only_catalog_*.
+    "Set-SmbServerConfiguration": (SMB + "set-smbserverconfiguration", {"Force", "Confirm"}),
+    "Set-SmbClientConfiguration": (SMB + "set-smbclientconfiguration", {"Force", "Confirm"}),
+}
+# ForEach-Object and Where-Object document % and ? as their aliases (about_Aliases, and each
+# cmdlet page's "Aliases" list).
+ALIASES = {"%": "ForEach-Object", "?": "Where-Object"}
+# What each splatted variable holds (@q, @r); ErrorAction is a common parameter (COMMON).
+SPLATS = {"q": {"ErrorAction"}, "r": {"Namespace", "Filter"}}
+
+# CIM classes passed to Get-CimInstance, with their documentation.
+ALLOWED_CIM_CLASSES = {
+    "Win32_OperatingSystem": "https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem",
+    "Win32_ComputerSystem": "https://learn.microsoft.com/windows/win32/cimwin32prov/win32-computersystem",
+    "RSOP_GPO": "https://learn.microsoft.com/previous-versions/windows/desktop/policy/rsop-gpo",
+    "RSOP_RegistryValue": "https://learn.microsoft.com/previous-versions/windows/desktop/secrsop/rsop-registryvalue",
+    "RSOP_RegistryPolicySetting": "https://learn.microsoft.com/previous-versions/windows/desktop/policy/rsop-registrypolicysetting",
+}
+# .NET types in [type] literals (learn.microsoft.com/dotnet/api/...), all in .NET Framework 2.0+.
+ALLOWED_TYPES = {
+    "bool": "https://learn.microsoft.com/dotnet/api/system.boolean",
+    "datetime": "https://learn.microsoft.com/dotnet/api/system.datetime",
+    "int": "https://learn.microsoft.com/dotnet/api/system.int32",
+    "BitConverter": "https://learn.microsoft.com/dotnet/api/system.bitconverter",
+}
+# Methods invoked on objects: RegistryKey (what Get-Item returns for a registry key), DateTime,
+# BitConverter.
+ALLOWED_METHODS = {
+    "GetValue": "https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvalue",
+    "GetValueKind": "https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvaluekind",
+    "ToString": "https://learn.microsoft.com/dotnet/api/system.datetime.tostring",
+    "ToInt32": "https://learn.microsoft.com/dotnet/api/system.bitconverter.toint32",
+}
+
+READ_REQUEST = {"events_since": "2026-11-20T00:00:00Z", "max_events": 1000}
+APPLY_REQUEST = {
+    side: {s.cmdlet_property: True for s in SETTINGS if s.side == side}
+    for side in ("server", "client")
+}
+# The largest request each script can get: every setting, the longest event request.
+RENDERED = {
+    "read_state": _scripts.READ_STATE.render(READ_REQUEST),
+    "apply": _scripts.APPLY.render(APPLY_REQUEST),
+}
+# The brief's target is about 2.5 KB; the hard limit is cmd.exe's 8191-character command line.
+SCRIPT_BYTES_MAX = 2900
+COMMAND_LINE_MAX = _pwsh.CMD_LINE_LIMIT - 150  # room for cmd.exe /c and WinRS' own wrapping
+
+PARSER = Parser(Language(tree_sitter_powershell.language()))
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _text(src: bytes, node: Node) -> str:
+    return src[node.start_byte : node.end_byte].decode()
+
+
+def _parse(op: str) -> Tuple[bytes, Node]:
+    src = RENDERED[op].encode()
+    return src, PARSER.parse(src).root_node
+
+
+def _functions(src: bytes, root: Node) -> Set[str]:
+    return {_text(src, n) for n in _walk(root) if n.type == "function_name"}
+
+
+def _commands(src: bytes, root: Node) -> Iterator[Tuple[str, List[str], List[str], List[str]]]:
+    """(name, -parameters, @splats, bare tokens) of every command in the script."""
+    for node in _walk(root):
+        if node.type != "command":
+            continue
+        name_node = node.child_by_field_name("command_name")
+        if name_node is None:
+            continue
+        params: List[str] = []
+        splats: List[str] = []
+        tokens: List[str] = []
+        for elements in node.children:
+            if elements.type != "command_elements":
+                continue
+            for el in elements.children:
+                if el.type == "command_parameter":
+                    params.append(_text(src, el).lstrip("-").rstrip(":"))
+                elif el.type == "generic_token":
+                    tokens.append(_text(src, el))
+                elif _text(src, el).startswith("@") and re.fullmatch(r"@\w+", _text(src, el)):
+                    splats.append(_text(src, el)[1:])
+        yield _text(src, name_node), params, splats, tokens
+
+
+@pytest.mark.parametrize("op", sorted(RENDERED))
+def test_script_parses_without_error_nodes(op: str) -> None:
+    src, root = _parse(op)
+    bad = [n for n in _walk(root) if n.type == "ERROR" or n.is_missing]
+    assert not root.has_error, [(_text(src, n)[:60], n.start_point) for n in bad]
+
+
+@pytest.mark.parametrize("op", sorted(RENDERED))
+def test_script_follows_the_protocol_shape(op: str) -> None:
+    lines = RENDERED[op].splitlines()
+    assert lines[0] == f"# winhardening.smb:{op}:1"
+    assert lines[1] == "$ProgressPreference = 'SilentlyContinue'"
+    assert lines[2] == "$ErrorActionPreference = 'Stop'"
+    assert re.fullmatch(r"\$Request = ConvertFrom-Json -InputObject '.*'", lines[3])
+    # The only output is one compressed JSON object, deep enough for registry values and events.
+    assert RENDERED[op].count("ConvertTo-Json") == 1
+    assert f"ConvertTo-Json -Compress -Depth 6 -InputObject @{{op='{op}';v=1" in RENDERED[op]
+    # Nothing else writes to the output stream.
+    assert not re.search(r"Write-(Host|Output)|Out-Host|Out-Default", RENDERED[op])
+
+
+@pytest.mark.parametrize("op", sorted(RENDERED))
+def test_script_size_fits_the_command_line(op: str) -> None:
+    script = RENDERED[op]
+    command = _pwsh.encode_command(script)
+    assert len(script.encode("utf-8")) <= SCRIPT_BYTES_MAX, len(script)
+    assert len(command) <= COMMAND_LINE_MAX, len(command)
+    # What goes over the wire decodes back to the script plus the exit-code suffix.
+    encoded = command.rsplit(" ", 1)[1]
+    assert base64.b64decode(encoded).decode("utf-16-le") == script + _scripts.EXIT_SUFFIX
+
+
+@pytest.mark.parametrize("op", sorted(RENDERED))
+def test_cmdlets_and_parameters_are_documented(op: str) -> None:
+    src, root = _parse(op)
+    local = _functions(src, root)
+    seen = set()
+    seen_splats: Set[str] = set()
+    for name, params, splats, _tokens in _commands(src, root):
+        seen_splats.update(splats)
+        if name in local:
+            continue
+        cmdlet = ALIASES.get(name, name)
+        assert cmdlet in ALLOWED_CMDLETS, f"{op}: {name} is not on the allow-list"
+        seen.add(cmdlet)
+        allowed = ALLOWED_CMDLETS[cmdlet][1]
+        for param in params:
+            assert param.lower() in {p.lower() for p in allowed}, f"{op}: {cmdlet} -{param}"
+        for splat in splats:
+            if splat == "a":  # the apply request's properties: checked below
+                assert cmdlet.startswith("Set-Smb"), f"{op}: @a splatted into {cmdlet}"
+                continue
+            assert splat in SPLATS, f"{op}: unknown splat @{splat} into {cmdlet}"
+            for param in SPLATS[splat]:
+                assert param in allowed, f"{op}: {cmdlet} @{splat} passes -{param}"
+    assert seen, "no command found: the walker is broken"
+    # The walker finds the splats too (else the splat checks above would pass vacuously).
+    assert seen_splats == ({"q", "r"} if op == "read_state" else {"q", "a"})
+
+
+@pytest.mark.parametrize("op", sorted(RENDERED))
+def test_cim_classes_types_and_methods_are_documented(op: str) -> None:
+    src, root = _parse(op)
+    for name, _params, _splats, tokens in _commands(src, root):
+        if name == "Get-CimInstance":
+            assert tokens, "Get-CimInstance without a class"
+            assert tokens[0] in ALLOWED_CIM_CLASSES, tokens[0]
+    for node in _walk(root):
+        if node.type == "type_name":
+            assert _text(src, node) in ALLOWED_TYPES, _text(src, node)
+        if node.type == "invokation_expression":
+            member = node.child_by_field_name("member_name") or next(
+                (c for c in node.children if c.type == "member_name"), None
+            )
+            assert member is not None
+            assert _text(src, member) in ALLOWED_METHODS, _text(src, member)
+
+
+def test_every_catalog_property_is_read_and_writable() -> None:
+    """read_state and the apply read-back report each catalog property; the apply body writes
+    the request's properties only after Get-Command shows the cmdlet has them."""
+    for s in SETTINGS:
+        assert s.cmdlet_property in _scripts._COMMON or s.cmdlet_property in RENDERED["read_state"]
+        assert s.cmdlet in ALLOWED_CMDLETS
+    assert "'EnableSMB1Protocol'" in RENDERED["read_state"]
+    apply_body = _scripts.APPLY.body
+    guard = apply_body.index("Get-Command $cmd -ParameterName $p.Name @q")
+    assert guard < apply_body.index("Set-SmbServerConfiguration @a")
+    assert guard < apply_body.index("Set-SmbClientConfiguration @a")
+
+
+def test_audit_parameters_are_feature_detected_in_read_state() -> None:
+    body = _scripts.READ_STATE.body
+    assert "Get-Command Set-SmbServerConfiguration -ParameterName $_ @q" in body
+    assert "Get-Command Set-SmbClientConfiguration -ParameterName $_ @q" in body
+    # Properties are copied only where the object has them (PSObject.Properties lookup).
+    assert "if($o.PSObject.Properties[$i])" in _scripts._COMMON
+
+
+def test_request_line_quotes_user_text() -> None:
+    script = _scripts.READ_STATE.render({"events_since": "it's \u2019now\u2019", "max_events": 1})
+    request_line = script.splitlines()[3]
+    # json.dumps escapes non-ASCII; the ASCII quote is doubled inside the single-quoted literal.
+    assert request_line.endswith("""'{"events_since":"it''s \\u2019now\\u2019","max_events":1}'""")
+    src = script.encode()
+    assert not PARSER.parse(src).root_node.has_error
+
+
+def test_body_never_changes_with_the_request() -> None:
+    one = _scripts.READ_STATE.render({"events_since": None, "max_events": 1}).splitlines()
+    two = _scripts.READ_STATE.render(READ_REQUEST).splitlines()
+    assert one[:3] == two[:3]
+    assert one[4:] == two[4:]
+    assert one[3] != two[3]
