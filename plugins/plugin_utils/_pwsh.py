@@ -37,8 +37,8 @@ EXCERPT_CHARS = 600
 
 
 # Transport exceptions that reach us unwrapped: ansible.windows' _reboot.py wraps requests'
-# RequestException for the same reason; pywinrm's own WinRMError family (transport, timeout,
-# authentication) is wrapped too, and a dropped socket shows up as ConnectionError.
+# RequestException for the same reason; pywinrm's own errors (transport, timeout,
+# authentication, WS-Man faults) are wrapped too, and a dropped socket shows up as ConnectionError.
 _TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (ConnectionError,)
 try:
     from requests.exceptions import RequestException
@@ -47,9 +47,10 @@ try:
 except ImportError:  # pragma: no cover - requests comes with pywinrm and pypsrp
     pass
 try:
-    from winrm.exceptions import WinRMError
+    from winrm.exceptions import WinRMError, WinRMOperationTimeoutError, WinRMTransportError
 
-    _TRANSPORT_ERRORS += (WinRMError,)
+    # In pywinrm 0.5 the transport and timeout errors do not derive from WinRMError.
+    _TRANSPORT_ERRORS += (WinRMError, WinRMTransportError, WinRMOperationTimeoutError)
 except ImportError:  # pragma: no cover - only the psrp or ssh connection is installed
     pass
 

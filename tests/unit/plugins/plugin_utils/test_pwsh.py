@@ -1,0 +1,145 @@
+"""Running a script over the connection: the command line, transport errors, bad output."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Dict, Tuple
+
+import pytest
+import requests
+from ansible.errors import AnsibleConnectionFailure
+from unit.plugins.plugin_utils.fake_windows import (
+    FakeHost,
+    captured_json,
+    captured_text,
+    decode_command,
+    read_script,
+)
+from winrm.exceptions import WinRMTransportError
+
+from ansible_collections.winhardening.smb.plugins.plugin_utils import _pwsh, _scripts
+
+REQUEST = {"events_since": None, "max_events": 50}
+
+
+class Conn:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.commands: list[Tuple[str, Dict[str, Any]]] = []
+
+    def exec_command(self, cmd: str, **kwargs: Any) -> Any:
+        self.commands.append((cmd, kwargs))
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        return self.answer
+
+
+def _run(answer: Any) -> _pwsh.ScriptOutput:
+    return _pwsh.run_script(Conn(answer), "web01", _scripts.READ_STATE, REQUEST)
+
+
+def test_command_line_is_built_here_and_decodes_to_the_script() -> None:
+    conn = Conn((0, captured_text("read_state_web01.txt").encode(), b""))
+    out = _pwsh.run_script(conn, "web01", _scripts.READ_STATE, REQUEST)
+    (cmd, kwargs) = conn.commands[0]
+    assert kwargs == {"in_data": None, "sudoable": False}
+    assert cmd.startswith(
+        "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+    )
+    assert decode_command(cmd) == _scripts.READ_STATE.render(REQUEST) + _scripts.EXIT_SUFFIX
+    assert out.data["computer_name"] == "WEB01"
+
+
+def test_a_second_encoding_layer_still_decodes() -> None:
+    """ansible-core 2.16-2.18 wrap the line in another -EncodedCommand; readers decode twice."""
+    request = {"server": {"RequireSecuritySignature": True}}
+    inner = _pwsh.encode_command(_scripts.APPLY.render(request))
+    outer = _pwsh.POWERSHELL_PREFIX + base64.b64encode(inner.encode("utf-16-le")).decode()
+    op, request = read_script(outer)
+    assert (op, request) == ("apply", {"server": {"RequireSecuritySignature": True}})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.ConnectionError("Max retries exceeded"),
+        WinRMTransportError("http", 500, "Bad HTTP response returned from server. Code 500"),
+        ConnectionResetError("reset by peer"),
+    ],
+)
+def test_transport_errors_make_the_host_unreachable(error: BaseException) -> None:
+    with pytest.raises(AnsibleConnectionFailure, match="web01: failed to connect"):
+        _run(error)
+
+
+def test_a_connection_failure_passes_through_as_is() -> None:
+    with pytest.raises(AnsibleConnectionFailure, match="credentials were rejected"):
+        _run(AnsibleConnectionFailure("basic: the specified credentials were rejected"))
+
+
+def test_access_denied_names_host_cause_and_stderr() -> None:
+    fault = captured_json("fault_access_denied.json")
+    with pytest.raises(_pwsh.ScriptFailed) as info:
+        _run((fault["rc"], b"", b"Access is denied.\r\n+ CategoryInfo : PermissionDenied"))
+    msg = info.value.message
+    assert msg.startswith("web01: the read_state script failed: exit code 1")
+    assert "Access is denied." in msg
+    assert "Traceback" not in msg
+    result = info.value.result()
+    assert result["failed"] is True
+    assert result["rc"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("fault_garbage_stdout.json", "the output is not JSON"),
+        ("fault_truncated_stdout.json", "the output is not JSON"),
+    ],
+)
+def test_captured_broken_output_fails_with_an_excerpt(name: str, cause: str) -> None:
+    fault = captured_json(name)
+    with pytest.raises(_pwsh.ScriptFailed) as info:
+        _run((fault["rc"], fault["stdout"].encode(), b""))
+    assert cause in info.value.message
+    assert fault["stdout"].strip()[:40] in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("stdout", "cause"),
+    [
+        ("", "the script printed nothing"),
+        ("\r\n  \r\n", "the script printed nothing"),
+        ('{"op":"read_state","v":1}\r\n{"op":"read_state","v":1}\r\n', "got 2 lines"),
+        ("WARNING: something\r\n" + '{"op":"read_state","v":1}', "got 2 lines"),
+        ("[1, 2]", "not an object"),
+        ('{"op":"apply","v":1}', "answers op 'apply' version 1, expected 'read_state'"),
+        ('{"op":"read_state","v":2}', "version 2"),
+    ],
+)
+def test_malformed_output_is_a_failure_not_a_traceback(stdout: str, cause: str) -> None:
+    with pytest.raises(_pwsh.ScriptFailed) as info:
+        _run((0, stdout.encode(), b""))
+    assert cause in info.value.message
+    assert info.value.message.startswith("web01: the read_state script failed:")
+
+
+def test_rc_none_counts_as_success() -> None:
+    out = _run((None, json.dumps({"op": "read_state", "v": 1}).encode(), b""))
+    assert out.rc == 0
+
+
+def test_excerpt_is_one_bounded_line() -> None:
+    text = "line one\r\n" + "x" * 2000
+    excerpt = _pwsh.excerpt_of(text, 100)
+    assert "\n" not in excerpt
+    assert len(excerpt) == 100
+    assert excerpt.endswith("...")
+
+
+def test_fake_host_round_trip() -> None:
+    host = FakeHost.captured("ms2016")
+    out = _pwsh.run_script(host, "ms2016", _scripts.READ_STATE, REQUEST)
+    assert out.data["server_config"]["EnableSMB1Protocol"] is True
+    assert host.ops == ["read_state"]
