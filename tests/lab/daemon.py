@@ -25,7 +25,7 @@ from lab.reaper import become_subreaper, reap_orphans
 from lab.records import HostRecorder
 from lab.smb_fleet import SmbFleet, policy_for
 from lab.tls import make_server_context
-from lab.winrm_host import HostEndpoint
+from lab.winrm_host import CMD_EXE_LIMIT, HostEndpoint
 
 
 class Lab:
@@ -61,7 +61,7 @@ class Lab:
             await asyncio.sleep(2)
             reap_orphans(self._popen_pids())
 
-    def _popen_pids(self) -> "set[int]":
+    def _popen_pids(self) -> set[int]:
         return {i.proc.pid for i in self.smb.instances.values() if i.proc is not None}
 
     async def run(self) -> None:
@@ -76,7 +76,8 @@ class Lab:
                 scheme=self.fleet["scheme"], user=self.fleet["user"],
                 password=self.fleet["password"],
                 recorder=HostRecorder(self.dir / "records" / f"{name}.jsonl"), ssl_ctx=ctx,
-                on_write=self._on_write)
+                on_write=self._on_write,
+                max_command_line=int(self.fleet.get("max_command_line", CMD_EXE_LIMIT)))
         try:
             started = time.monotonic()
             await asyncio.gather(*(e.start() for e in self.endpoints.values()))

@@ -21,7 +21,7 @@ PROFILE_GROUPS = {
 DEFAULT_DC_POLICY = ("Default Domain Controllers Policy", "{6AC1786C-016F-11D2-945F-00C04fB984F9}")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}$")
 _FLEET_KEYS = {"name", "user", "password", "winrm_port", "smb_port", "scheme", "shared_smbd",
-               "subnet", "hosts", "scale"}
+               "subnet", "hosts", "scale", "max_command_line"}
 _HOST_KEYS = {"name", "os", "edition", "domain_role", "computer_name", "audit_backport",
               "rsop_available", "registry", "gpo", "smb1", "events", "deny_writes"}
 
@@ -40,6 +40,7 @@ class Fleet:
     scheme: str
     shared_smbd: bool
     subnet: Optional[int]
+    max_command_line: int = 8191
     hosts: List[HostModel] = field(default_factory=list)
 
 
@@ -69,6 +70,7 @@ def parse(data: Any, where: str) -> Fleet:
         scheme=scheme,
         shared_smbd=bool(data.get("shared_smbd", False)),
         subnet=data.get("subnet"),
+        max_command_line=int(data.get("max_command_line", 8191)),
     )
     hosts = list(data.get("hosts") or [])
     if data.get("scale"):

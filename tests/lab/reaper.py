@@ -23,7 +23,7 @@ def become_subreaper() -> bool:
         return False
 
 
-def reap_orphans(known: "set[int]") -> int:
+def reap_orphans(known: set[int]) -> int:
     """Reap exited children that are not ``known`` Popen children; returns how many."""
     reaped = 0
     with contextlib.suppress(ChildProcessError):

@@ -126,7 +126,7 @@ def _read_protocol(text: str, layers: int) -> Script:
     op, version = marker.group(1), int(marker.group(2))
     if (op, version) not in REQUIRED_CALLS:
         return Unknown(f"unknown op or version {op}:{version}", text, layers)
-    request_lines = [ln for ln in lines if ln.startswith("$Request")]
+    request_lines = [ln for ln in lines if ln.startswith("$Request = ")]
     if len(request_lines) != 1:
         found = len(request_lines)
         return Unknown(f"expected exactly one $Request line, found {found}", text, layers)
@@ -141,7 +141,7 @@ def _read_protocol(text: str, layers: int) -> Script:
         return Unknown(f"the $Request literal is not JSON: {exc}", text, layers)
     if not isinstance(request, dict):
         return Unknown("the $Request literal is not a JSON object", text, layers)
-    body = "\n".join(ln for ln in lines if not ln.startswith("$Request"))
+    body = "\n".join(ln for ln in lines if not ln.startswith("$Request = "))
     missing = [c for c in REQUIRED_CALLS[(op, version)] if c.lower() not in body.lower()]
     if missing:
         return Unknown(f"{op} body does not call {', '.join(missing)}", text, layers)

@@ -8,6 +8,9 @@ from typing import Dict, List, Optional
 
 from lab.model import HostModel
 from lab.samba import START_TIMEOUT_S, SmbdInstance, SmbPolicy
+from lab.wire_check import smb1_accepted, smb2_signing_required
+
+RELOAD_CONFIRM_S = 5.0
 
 
 def policy_for(model: HostModel) -> SmbPolicy:
@@ -55,8 +58,10 @@ class SmbFleet:
             if inst.policy == pol:
                 return None
             inst.policy = pol
+            started = time.monotonic()
             inst.reload()
-            return f"reloaded {key}"
+            self._confirm(self._addresses[model.name], pol)
+            return f"reloaded {key} ({pol.key}) in {time.monotonic() - started:.3f} s"
         if pol.key == key:
             return None
         # Shared: the address moves to the smbd of the new policy; both restart (a reload does
@@ -83,6 +88,18 @@ class SmbFleet:
                 self.instances[i].wait_ready(deadline)
         self._host_instance[model.name] = pol.key
         return f"moved {model.name} from {key} to {pol.key}"
+
+    def _confirm(self, address: str, pol: SmbPolicy) -> None:
+        """Wait until a new connection negotiates the new policy (bounded)."""
+        deadline = time.monotonic() + RELOAD_CONFIRM_S
+        while True:
+            if (smb2_signing_required(address, self.port) == pol.require_signing
+                    and smb1_accepted(address, self.port) == pol.smb1):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"smbd on {address}:{self.port} still negotiates the old "
+                                   f"policy {RELOAD_CONFIRM_S:.0f} s after a reload to {pol.key}")
+            time.sleep(0.02)
 
     def instance_of(self, host: str) -> SmbdInstance:
         return self.instances[self._host_instance[host]]

@@ -48,6 +48,7 @@ def prepare(state_dir: Path, fleet: Fleet, *, fresh: bool, subnet: Optional[int]
         "name": fleet.name, "user": fleet.user, "password": fleet.password,
         "winrm_port": wport, "smb_port": sport, "scheme": fleet.scheme,
         "shared_smbd": fleet.shared_smbd, "subnet": net,
+        "max_command_line": fleet.max_command_line,
         "hosts": [{"name": h.name, "address": address_for(net, i), "domain_role": h.domain_role}
                   for i, h in enumerate(fleet.hosts)],
     }

@@ -24,6 +24,12 @@ from lab.records import HostRecorder
 from lab.script_reader import read_script
 
 MAX_BODY = 1024 * 1024
+# WinRS runs a command through cmd.exe unless WINRS_SKIP_CMD_SHELL is TRUE (MS-WSMV 2.2.4.37,
+# WINRS_SKIP_CMD_SHELL), and cmd.exe takes at most 8191 characters ("Command prompt (Cmd.exe)
+# command-line string limitation", learn.microsoft.com/troubleshoot/windows-client/shell-experience/
+# command-line-string-limitation). That WinRS enforces it the same way is UNCONFIRMED on real
+# Windows, so a fleet can turn the check off with max_command_line: 0.
+CMD_EXE_LIMIT = 8191
 HANG_LIMIT_S = 300.0
 # 0x80338000, "The WS-Management service cannot process the request" (MS-WSMV 2.2.2.1, fault codes).
 WSMAN_GENERIC_FAULT = 2150858752
@@ -45,7 +51,8 @@ class HostEndpoint:
 
     def __init__(self, model: HostModel, address: str, port: int, *, scheme: str, user: str,
                  password: str, recorder: HostRecorder, ssl_ctx: Optional[ssl.SSLContext],
-                 on_write: Callable[[HostModel], Awaitable[None]]) -> None:
+                 on_write: Callable[[HostModel], Awaitable[None]],
+                 max_command_line: int = CMD_EXE_LIMIT) -> None:
         self.model = model
         self.address = address
         self.port = port
@@ -54,6 +61,7 @@ class HostEndpoint:
         self._auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         self._ssl = ssl_ctx
         self._on_write = on_write
+        self.max_command_line = max_command_line
         self.faults: Dict[str, Fault] = {}
         self.shells: Dict[str, Shell] = {}
         self._server: Optional[asyncio.base_events.Server] = None
@@ -218,8 +226,12 @@ class HostEndpoint:
     async def _command(self, req: wsman.Request, shell: Shell) -> Tuple[int, Optional[bytes]]:
         command_id = str(uuid.uuid4()).upper()
         script = read_script(req.command, req.arguments)
+        line_chars = len(" ".join([req.command, *req.arguments]))
         fault = self._take(("access_denied",), "command")
-        if fault is not None:
+        if 0 < self.max_command_line < line_chars and not req.skip_cmd_shell:
+            outcome = ops.Outcome(1, "", "The command line is too long.\r\n",
+                                  {"op": "rejected", "reason": "command line too long"})
+        elif fault is not None:
             outcome = ops.Outcome(1, "", error_clixml(
                 "Access is denied.\r\n    + CategoryInfo          : PermissionDenied: (:) [], "
                 "UnauthorizedAccessException\r\n    + FullyQualifiedErrorId : "
@@ -227,7 +239,7 @@ class HostEndpoint:
         else:
             outcome = ops.run(self.model, script)
         self.recorder.script({**outcome.record, "layers": getattr(script, "layers", 0),
-                              "rc": outcome.rc})
+                              "rc": outcome.rc, "command_line_chars": line_chars})
         if outcome.wrote:
             await self._on_write(self.model)
             if self._take(("drop_after_write",), "command") is not None:

@@ -54,6 +54,7 @@ class Request:
     stdin: bytes = b""
     stdin_end: bool = False
     signal_code: str = ""
+    skip_cmd_shell: bool = False
 
 
 def parse(body: bytes) -> Request:
@@ -75,6 +76,9 @@ def parse(body: bytes) -> Request:
     body_el = root.find("s:Body", NS)
     if body_el is None:
         raise WsmanError("request lacks s:Body")
+    for opt in root.findall("s:Header/w:OptionSet/w:Option", NS):
+        if opt.get("Name") == "WINRS_SKIP_CMD_SHELL":
+            req.skip_cmd_shell = (opt.text or "").strip().upper() == "TRUE"
     if action == "Command":
         cmd = body_el.find("rsp:CommandLine/rsp:Command", NS)
         req.command = (cmd.text or "") if cmd is not None else ""

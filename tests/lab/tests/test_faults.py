@@ -73,14 +73,16 @@ def test_drop_after_write_applies_the_write(lab: LabClient) -> None:
         run_script(lab, "f1", protocol_script(
             "apply", {"server": {"RequireSecuritySignature": True}}))
     rc, out, _ = run_script(lab, "f1", READ)
-    assert rc == 0 and json.loads(out)["server_config"]["RequireSecuritySignature"] is True
+    assert rc == 0
+    assert json.loads(out)["server_config"]["RequireSecuritySignature"] is True
     assert lab.records("f1")["faults"][-1] == {"fault": "drop_after_write", "where": "command"}
 
 
 def test_garbage_stdout(lab: LabClient) -> None:
     lab.fault("f2", "garbage_stdout", once=True)
     rc, out, _ = run_script(lab, "f2", READ)
-    assert rc == 0 and out.strip()
+    assert rc == 0
+    assert out.strip()
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
 
@@ -89,7 +91,10 @@ def test_truncated_stdout(lab: LabClient) -> None:
     _, full, _ = run_script(lab, "f2", READ)
     lab.fault("f2", "truncated_stdout", once=True)
     rc, out, _ = run_script(lab, "f2", READ)
-    assert rc == 0 and out and full.startswith(out) and len(out) < len(full)
+    assert rc == 0
+    assert out
+    assert full.startswith(out)
+    assert len(out) < len(full)
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)
 
@@ -97,10 +102,13 @@ def test_truncated_stdout(lab: LabClient) -> None:
 def test_access_denied_is_a_powershell_error(lab: LabClient) -> None:
     lab.fault("f2", "access_denied")
     rc, out, err = run_script(lab, "f2", READ)
-    assert rc == 1 and out == ""
-    assert err.startswith("#< CLIXML") and "Access is denied." in err
+    assert rc == 1
+    assert out == ""
+    assert err.startswith("#< CLIXML")
+    assert "Access is denied." in err
     r = session(lab, "f2").run_ps("echo x")  # raw commands fail the same way
-    assert r.status_code == 1 and b"Access is denied." in r.std_err
+    assert r.status_code == 1
+    assert b"Access is denied." in r.std_err
 
 
 def test_slow_responses(lab: LabClient) -> None:

@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-import winrm
 from winrm.exceptions import InvalidCredentialsError
 
 from lab.client import LabClient
@@ -25,7 +24,8 @@ def test_run_ps_round_trip_and_records(demo_lab: LabClient) -> None:
     # run_ps = Create, Command, Receive, Signal, Delete (pywinrm protocol.py).
     for action in ("Create", "Command", "Receive", "Signal", "Delete"):
         assert after["wsman"].get(action, 0) == before["wsman"].get(action, 0) + 1
-    assert after["bytes_in"] > before["bytes_in"] and after["bytes_out"] > before["bytes_out"]
+    assert after["bytes_in"] > before["bytes_in"]
+    assert after["bytes_out"] > before["bytes_out"]
     assert after["scripts"][-1]["op"] == "raw"
 
 
@@ -43,7 +43,8 @@ def test_module_wrapper_is_recorded_and_refused(demo_lab: LabClient) -> None:
     wrapper = ('if ($PSVersionTable.PSVersion -lt [Version]"5.1") {\n'
                "    '{\"failed\":true,\"msg\":\"Ansible requires PowerShell v5.1\"}'\n}\n")
     r = session(demo_lab, "web01").run_cmd("powershell", [*PREFIX, encode(wrapper)])
-    assert r.status_code == 1 and b"module wrapper" in r.std_err
+    assert r.status_code == 1
+    assert b"module wrapper" in r.std_err
     assert demo_lab.records("web01")["scripts"][-1]["op"] == "module_wrapper"
 
 
@@ -53,9 +54,12 @@ def test_read_state_decodes_every_layer(demo_lab: LabClient, double_wrap: bool) 
         "read_state", {"events_since": None, "max_events": 5}), double_wrap=double_wrap)
     assert rc == 0, err
     state = json.loads(out)
-    assert state["op"] == "read_state" and state["v"] == 1
-    assert state["computer_name"] == "DC01" and state["domain_role"] == 5
-    assert state["os"]["product_type"] == 2 and state["os"]["build"] == 20348
+    assert state["op"] == "read_state"
+    assert state["v"] == 1
+    assert state["computer_name"] == "DC01"
+    assert state["domain_role"] == 5
+    assert state["os"]["product_type"] == 2
+    assert state["os"]["build"] == 20348
     assert demo_lab.records("dc01")["scripts"][-1]["layers"] == (2 if double_wrap else 1)
 
 
@@ -78,8 +82,10 @@ def test_whole_line_in_command_as_ansible_2_21_sends(demo_lab: LabClient) -> Non
 ], ids=["unknown-version", "body-without-set-cmdlets", "request-not-json", "no-request-line"])
 def test_protocol_scripts_it_does_not_know_fail(demo_lab: LabClient, script: str) -> None:
     rc, out, err = run_script(demo_lab, "ms2022", script)
-    assert rc != 0 and out == ""
-    assert "lab" in err and "#< CLIXML" in err
+    assert rc != 0
+    assert out == ""
+    assert "lab" in err
+    assert "#< CLIXML" in err
 
 
 def test_wrong_password_gets_401(demo_lab: LabClient) -> None:
@@ -105,7 +111,7 @@ def test_apply_changes_model_and_read_back(demo_lab: LabClient) -> None:
         records["writes"]
 
 
-def test_https_with_generated_certificate(tmp_path: "pytest.TempPathFactory") -> None:
+def test_https_with_generated_certificate(tmp_path: pytest.TempPathFactory) -> None:
     fleet = {"scheme": "https", "hosts": [{"name": "tls1", "os": "windows_11_24h2",
                                            "domain_role": 1}]}
     with running_lab(fleet, tmp_path / "state") as lab:  # type: ignore[operator]
@@ -117,9 +123,21 @@ def test_https_with_generated_certificate(tmp_path: "pytest.TempPathFactory") ->
 
 def test_run_ps_uses_encodedcommand_in_command(demo_lab: LabClient) -> None:
     # pywinrm's run_ps sends `powershell -encodedcommand <b64>` all in rsp:Command.
-    s = winrm.Session(f"http://{demo_lab.address('ms2025')}:{demo_lab.fleet['winrm_port']}/wsman",
-                      auth=(demo_lab.fleet["user"], demo_lab.fleet["password"]),
-                      transport="basic")
-    r = s.run_cmd("powershell -encodedcommand " +
+    r = session(demo_lab, "ms2025").run_cmd("powershell -encodedcommand " +
                   base64.b64encode("Write-Output 'it''s'".encode("utf-16-le")).decode())
     assert r.std_out == b"it's\r\n"
+
+
+def test_command_line_over_cmd_exe_limit_fails(demo_lab: LabClient) -> None:
+    # Pad the request so the single-layer line passes and the double-wrapped one (2.16-2.18)
+    # does not: 2.7 times the script is about the base64 of its UTF-16.
+    script = protocol_script("read_state", {"events_since": None, "max_events": 5})
+    pad = "x" * max(0, 2000 - len(script))
+    padded = script.replace("$ProgressPreference", f"# {pad}\n$ProgressPreference")
+    rc, _, err = run_script(demo_lab, "ms2022", padded)
+    assert rc == 0, err
+    rc, out, err = run_script(demo_lab, "ms2022", padded, double_wrap=True)
+    assert rc == 1
+    assert out == ""
+    assert "The command line is too long." in err
+    assert demo_lab.records("ms2022")["scripts"][-1]["command_line_chars"] > 8191

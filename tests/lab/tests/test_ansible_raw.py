@@ -1,0 +1,85 @@
+"""ansible.builtin.raw through ansible-playbook and Ansible's real winrm connection plugin."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from lab.client import LabClient
+from lab.lifecycle import running_lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[3]
+# ansible-core 2.20+ needs Python 3.12, so 2.18 and 2.19 get Python 3.11 venvs of their own.
+VENVS = {
+    "2.18": (REPO / ".venv-core2.18", "ansible-core==2.18.19"),
+    "2.19": (REPO / ".venv-core2.19", "ansible-core==2.19.14"),
+    "2.21": (REPO / ".venv", "ansible-core==2.21.5"),
+}
+PY311 = "/root/.pyenv/versions/3.11.7/bin/python3.11"
+
+PLAYBOOK = """
+- hosts: windows
+  gather_facts: false
+  tasks:
+    - name: raw through winrm
+      ansible.builtin.raw: Write-Output 'hello from the lab'
+      register: said
+    - name: what came back
+      ansible.builtin.assert:
+        that:
+          - said.rc == 0
+          - said.stdout_lines == ['hello from the lab']
+    - name: a failing raw command keeps its rc
+      ansible.builtin.raw: exit 3
+      register: failed_raw
+      failed_when: failed_raw.rc != 3
+"""
+
+
+def recap(output: str) -> Dict[str, Dict[str, int]]:
+    """The PLAY RECAP counters per host, from the default callback."""
+    stats: Dict[str, Dict[str, int]] = {}
+    for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
+        stats[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+    return stats
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabClient]:
+    fleet = {"hosts": [{"name": "good", "os": "windows_server_2022", "domain_role": 3},
+                       {"name": "locked", "os": "windows_server_2019", "domain_role": 3}]}
+    with running_lab(fleet, tmp_path_factory.mktemp("ansible")) as client:
+        client.fault("locked", "unauthorized")
+        yield client
+
+
+@pytest.mark.parametrize("core", sorted(VENVS))
+def test_raw_on_ansible_core(lab: LabClient, core: str, tmp_path: Path) -> None:
+    venv, pin = VENVS[core]
+    playbook_bin = venv / "bin" / "ansible-playbook"
+    if not playbook_bin.exists():
+        pytest.skip(f"no venv for ansible-core {core} at {venv}; create it with: "
+                    f"{PY311} -m venv {venv} && {venv}/bin/pip install {pin} pywinrm==0.5.0")
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    env = {**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_RETRY_FILES_ENABLED": "0",
+           "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
+    before = lab.records("good")["round_trips"]
+    proc = subprocess.run(
+        [str(playbook_bin), "-i", str(lab.inventory), str(tmp_path / "play.yml")],
+        capture_output=True, text=True, env=env, timeout=120, check=False)
+    stats = recap(proc.stdout)
+    assert set(stats) == {"good", "locked"}, f"{proc.stdout}\n{proc.stderr}"
+    assert stats["good"]["failed"] == 0, proc.stdout
+    assert stats["good"]["unreachable"] == 0, proc.stdout
+    assert stats["good"]["ok"] == 3
+    # A wrong password (401) is UNREACHABLE, as on Windows.
+    assert stats["locked"]["unreachable"] == 1
+    assert lab.records("good")["round_trips"] == before + 2
