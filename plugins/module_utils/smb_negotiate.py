@@ -319,7 +319,7 @@ async def probe_many_async(
             results[i] = await probe_endpoint_async(host, port, deadline)
 
     workers = max(1, min(concurrency, len(endpoints)))
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    await asyncio.gather(*(worker() for _worker in range(workers)))
     return [r for r in results if r is not None]
 
 

@@ -202,7 +202,7 @@ def _status_error(status: int) -> WireError:
 def _signing_algorithm(msg: bytes, count: int, offset: int) -> tuple[Optional[str], str]:
     """Walk the 3.1.1 response contexts; never trust a length that runs past the message."""
     pos = offset
-    for _ in range(min(count, _MAX_CONTEXTS)):
+    for _context_no in range(min(count, _MAX_CONTEXTS)):
         if pos + 8 > len(msg):
             return None, "negotiate contexts truncated"
         ctype, dlen = struct.unpack_from("<HH", msg, pos)

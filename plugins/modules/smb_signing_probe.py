@@ -28,7 +28,7 @@ description:
   - Usually delegated to localhost or to a jump host inside the network; it needs only the
     Python standard library on that host.
 author:
-  - winhardening.smb maintainers
+  - winhardening.smb maintainers (@winhardening)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
