@@ -72,7 +72,7 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
-class ActionModule(ActionBase):
+class ActionModule(ActionBase):  # type: ignore[misc]
     """Runs once for the play (BYPASS_HOST_LOOP) and needs no connection to any host."""
 
     BYPASS_HOST_LOOP = True
@@ -101,7 +101,7 @@ class ActionModule(ActionBase):
         self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None
     ) -> Dict[str, Any]:
         task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
+        result: Dict[str, Any] = super().run(tmp, task_vars)
         del tmp
         args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
 

@@ -124,6 +124,10 @@ def _status(row: Json) -> str:
         return "blocked"
     if row["facts_missing"]:
         return "unreachable"
+    # The facts call a host compliant when nothing is non-compliant, which is also the case
+    # when nothing was judged at all (baseline custom without values).
+    if all(s["compliant"] is None for s in row["settings"].values()):
+        return "not_evaluated"
     if row["compliant"] is False:
         return "noncompliant"
     if row["compliant"] is True:

@@ -1,0 +1,131 @@
+"""The report action: collects facts from hostvars, writes the files, returns the summary."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.task import Task
+from unit.plugins.plugin_utils.report_samples import ALL_ON, make_facts
+
+from ansible_collections.winhardening.smb.plugins.action import smb_signing_report
+
+
+def _action(args: Dict[str, Any], check_mode: bool = False) -> smb_signing_report.ActionModule:
+    task = MagicMock(Task)
+    task.args = args
+    task.check_mode = check_mode
+    task.async_val = 0
+    task.diff = False
+    return smb_signing_report.ActionModule(
+        task, MagicMock(), MagicMock(), loader=None, templar=None, shared_loader_obj=None
+    )
+
+
+def _task_vars(hostvars: Dict[str, Any], play_hosts: Optional[List[str]] = None) -> Dict[str, Any]:
+    return {
+        "hostvars": hostvars,
+        "ansible_play_hosts_all": play_hosts if play_hosts is not None else list(hostvars),
+        "inventory_hostname": next(iter(hostvars), "localhost"),
+    }
+
+
+HOSTVARS = {
+    "dc01": {
+        "ansible_facts": {
+            "smb_signing": make_facts(
+                "dc01", "domain_controller", values=ALL_ON, wire_required=True
+            )
+        },
+        "smb_signing_outcome": {"mode": "enforce", "changes": ["client_require"]},
+    },
+    "fs01": {
+        "ansible_facts": {"smb_signing": make_facts("fs01", wire_required=False)},
+        "smb_signing_outcome": {"mode": "enforce", "failure": "still not compliant: x"},
+    },
+    "gone": {"ansible_facts": {}},
+}
+
+
+def test_writes_all_three_files_and_returns_the_summary(tmp_path: Path) -> None:
+    dest = tmp_path / "new" / "dir"
+    result = _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert set(result["files"]) == {"json", "csv", "html"}
+    for path in result["files"].values():
+        assert Path(path).parent == dest
+        assert Path(path).stat().st_size > 0
+    summary = result["summary"]
+    assert summary["hosts"] == 3
+    assert summary["compliant_hosts"] == 1
+    assert summary["failed_hosts"] == ["fs01"]
+    assert summary["unreachable_hosts"] == ["gone"]
+    report = json.loads(Path(result["files"]["json"]).read_text())
+    assert report["summary"] == summary
+    dc01 = next(h for h in report["hosts"] if h["host"] == "dc01")
+    assert dc01["outcome"]["changes"] == ["client_require"]
+    assert dc01["settings"]["server_require"]["value"] is True
+    with Path(result["files"]["csv"]).open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["host"] for r in rows} == {"dc01", "fs01", "gone"}
+    assert str(dest) in result["msg"]
+    # Nothing is left behind from the atomic writes.
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "smb_signing_report.csv",
+        "smb_signing_report.html",
+        "smb_signing_report.json",
+    ]
+
+
+def test_formats_hosts_and_basename(tmp_path: Path) -> None:
+    args = {"dest": str(tmp_path), "formats": ["json"], "hosts": ["dc01"], "basename": "fleet"}
+    result = _action(args).run(task_vars=_task_vars(HOSTVARS))
+    assert list(result["files"]) == ["json"]
+    assert result["summary"]["hosts"] == 1
+    assert (tmp_path / "fleet.json").exists()
+    assert not (tmp_path / "fleet.html").exists()
+
+
+def test_written_in_check_mode_too(tmp_path: Path) -> None:
+    result = _action({"dest": str(tmp_path)}, check_mode=True).run(task_vars=_task_vars(HOSTVARS))
+    assert (tmp_path / "smb_signing_report.html").exists()
+    assert result["changed"] is False
+
+
+def test_replaces_an_existing_report(tmp_path: Path) -> None:
+    (tmp_path / "smb_signing_report.json").write_text("old")
+    _action({"dest": str(tmp_path), "formats": ["json"]}).run(task_vars=_task_vars(HOSTVARS))
+    assert json.loads((tmp_path / "smb_signing_report.json").read_text())["schema_version"] == 1
+
+
+def test_unknown_host_is_named(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleActionFail, match="'nope' is not in the inventory"):
+        _action({"dest": str(tmp_path), "hosts": ["nope"]}).run(task_vars=_task_vars(HOSTVARS))
+
+
+def test_unknown_format_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleActionFail, match="formats"):
+        _action({"dest": str(tmp_path), "formats": ["pdf"]}).run(task_vars=_task_vars(HOSTVARS))
+
+
+def test_unwritable_dest_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(AnsibleActionFail, match="dest: cannot create"):
+        _action({"dest": str(blocker / "sub")}).run(task_vars=_task_vars(HOSTVARS))
+
+
+def test_empty_play_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleActionFail, match="no hosts"):
+        _action({"dest": str(tmp_path)}).run(task_vars=_task_vars({}, []))
+
+
+def test_runs_once_without_a_connection() -> None:
+    assert smb_signing_report.ActionModule.BYPASS_HOST_LOOP is True
+    assert smb_signing_report.ActionModule._requires_connection is False
