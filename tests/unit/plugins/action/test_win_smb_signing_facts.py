@@ -1,0 +1,152 @@
+"""win_smb_signing_facts against a fake host: one exec per host, facts, failures, the probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from unit.plugins.action.action_harness import TASK_VARS, run_action
+from unit.plugins.plugin_utils.fake_windows import FakeHost
+
+from ansible_collections.winhardening.smb.plugins.action import win_smb_signing_facts as facts_mod
+
+
+def test_one_round_trip_and_facts(wire: Any) -> None:
+    host = FakeHost.captured("ms2019")
+    probe = wire(host)
+    result = run_action(facts_mod, host, {})
+    assert result.get("failed") is not True, result
+    assert result["changed"] is False
+    assert host.ops == ["read_state"]
+    assert host.exec_kwargs == [{"in_data": None, "sudoable": False}]
+    assert host.calls[0][1] == {"events_since": None, "max_events": 50}
+    facts = result["ansible_facts"]["smb_signing"]
+    assert facts["computer_name"] == "MS2019"
+    assert facts["settings"]["client_require"]["source"] == "gpo"
+    # The probe went to ansible_host on the smb_signing_probe_port host variable.
+    assert probe.calls == [("127.0.0.9", 14450, 3.0)]
+    assert facts["observed"]["agrees_with_config"] is True
+
+
+def test_check_mode_runs_normally(wire: Any) -> None:
+    host = FakeHost.captured("dc01")
+    wire(host)
+    result = run_action(facts_mod, host, {}, check_mode=True)
+    assert result["ansible_facts"]["smb_signing"]["profile"] == "domain_controller"
+    assert host.ops == ["read_state"]
+
+
+def test_probe_options(wire: Any) -> None:
+    host = FakeHost.captured("dc01")
+    probe = wire(host)
+    run_action(
+        facts_mod, host, {"probe_address": "127.0.0.77", "probe_port": 1445, "probe_timeout": 1.5}
+    )
+    assert probe.calls == [("127.0.0.77", 1445, 1.5)]
+    vars_without_port = {"inventory_hostname": "dc01"}
+    run_action(facts_mod, host, {}, task_vars=vars_without_port)
+    assert probe.calls[-1] == ("dc01", 445, 3.0)
+
+
+def test_probe_false_skips_the_wire(wire: Any) -> None:
+    host = FakeHost.captured("dc01")
+    probe = wire(host)
+    result = run_action(facts_mod, host, {"probe": False})
+    assert probe.calls == []
+    assert result["ansible_facts"]["smb_signing"]["observed"] is None
+
+
+def test_wire_disagreement_is_flagged_loudly(wire: Any) -> None:
+    host = FakeHost.captured("dc01")
+    wire(host).required = False  # configured as required, not required on the wire
+    result = run_action(facts_mod, host, {})
+    observed = result["ansible_facts"]["smb_signing"]["observed"]
+    assert observed["agrees_with_config"] is False
+    (warning,) = result["warnings"]
+    assert "configured to require SMB signing" in warning
+    assert "127.0.0.9:14450" in warning
+
+
+def test_events_request(wire: Any) -> None:
+    host = FakeHost.captured("ms2025")
+    wire(host)
+    result = run_action(
+        facts_mod,
+        host,
+        {"audit_events_since": "2026-11-01T00:00:00Z", "max_audit_events": 10, "probe": False},
+    )
+    assert host.calls[0][1] == {"events_since": "2026-11-01T00:00:00Z", "max_events": 10}
+    events = result["ansible_facts"]["smb_signing"]["audit"]["events"]
+    assert events["server"]["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"audit_events_since": "last week"}, "audit_events_since: expected an ISO 8601 time"),
+        ({"max_audit_events": 0}, "max_audit_events must be from 1 to 1000"),
+        ({"custom_baseline": {"server_require": True}}, "only used with baseline: custom"),
+        (
+            {"baseline": "custom", "custom_baseline": {"server_requires": True}},
+            "custom_baseline: unknown setting names: server_requires",
+        ),
+        ({"probe_port": 70000}, "probe_port must be between 1 and 65535"),
+    ],
+)
+def test_bad_input_fails_naming_the_parameter(wire: Any, args: Any, message: str) -> None:
+    host = FakeHost.captured("dc01")
+    wire(host)
+    result = run_action(facts_mod, host, args)
+    assert result["failed"] is True
+    assert message in result["msg"]
+    assert "Traceback" not in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ({"baseline": "nist"}, "baseline"),
+        ({"probe": "perhaps"}, "probe"),
+        ({"baseline": "custom"}, "custom_baseline"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_argument_spec_errors_name_the_parameter(wire: Any, args: Any, name: str) -> None:
+    host = FakeHost.captured("dc01")
+    wire(host)
+    with pytest.raises(AnsibleActionFail, match=name):
+        run_action(facts_mod, host, args)
+    assert host.ops == []
+
+
+def test_access_denied_is_a_failure_with_host_and_stderr(wire: Any) -> None:
+    host = FakeHost.captured("web01")
+    wire(host)
+    host.override["read_state"] = lambda request: (1, b"", b"Access is denied.")
+    result = run_action(facts_mod, host, {}, task_vars={**TASK_VARS, "inventory_hostname": "web01"})
+    assert result["failed"] is True
+    assert result["msg"].startswith("web01: the read_state script failed: exit code 1")
+    assert "Access is denied." in result["msg"]
+    assert result["rc"] == 1
+
+
+def test_unparsable_answer_is_a_failure(wire: Any) -> None:
+    host = FakeHost.captured("web01")
+    wire(host)
+    host.override["read_state"] = lambda request: (0, b'{"op":"read_state","v":1}', b"")
+    result = run_action(facts_mod, host, {})
+    assert result["failed"] is True
+    assert "does not follow the protocol: read_state: missing key 'os'" in result["msg"]
+
+
+def test_connection_failure_makes_the_host_unreachable(wire: Any) -> None:
+    host = FakeHost.captured("web01")
+    wire(host)
+
+    def refuse(request: Any) -> Any:
+        raise AnsibleConnectionFailure("basic: the specified credentials were rejected")
+
+    host.override["read_state"] = refuse
+    with pytest.raises(AnsibleConnectionFailure):
+        run_action(facts_mod, host, {})
