@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +212,33 @@ def test_probe_many_matches_single_probes(lab: dict[str, Any]) -> None:
         name = next(n for n, spec in INSTANCES.items() if spec[0] == r.address)
         assert r.error is None, r
         assert (r.dialect, r.signing_required) == INSTANCES[name][4:], r
+
+
+def test_module_through_ansible_reports_the_relay_list(lab: dict[str, Any]) -> None:
+    """The real module, run by ansible (ad hoc, local), over every instance plus a dead port."""
+    import json
+    import shutil
+
+    ansible = shutil.which("ansible") or str(Path(sys.executable).with_name("ansible"))
+    targets = [f"{spec[0]}:{PORT}" for spec in INSTANCES.values()] + ["127.0.6.99:1"]
+    proc = subprocess.run(
+        [
+            *(ansible, "localhost", "-c", "local", "-m", "winhardening.smb.smb_signing_probe"),
+            *("-a", json.dumps({"targets": targets, "deadline": 3.0}), "--check"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # minimal callback: "localhost | SUCCESS => {...json...}"
+    assert "=>" in proc.stdout, proc.stdout
+    result = json.loads(proc.stdout.split("=>", 1)[1])
+    expected_relay = [f"{s[0]}:{PORT}" for s in INSTANCES.values() if not s[5]]
+    assert result["changed"] is False
+    assert result["relay_list"] == expected_relay
+    assert result["summary"]["refused"] == 1
+    assert result["summary"]["smb1_only"] == 3
+    assert result["summary"]["signing_required"] == sum(s[5] for s in INSTANCES.values())
