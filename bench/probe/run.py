@@ -30,6 +30,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -283,7 +284,7 @@ def silent_cost(skip_nmap: bool) -> dict[str, Any]:
     print("\n3. A silent endpoint (accepts, reads, never answers)")
     rows: dict[str, Any] = {}
     for deadline in (0.5, 1.0, 3.0):
-        wall, cpu, result = measure(lambda d=deadline: probe_endpoint(*SILENT, deadline=d))
+        wall, cpu, result = measure(partial(probe_endpoint, *SILENT, deadline=deadline))
         rows[f"ours_deadline_{deadline}"] = {
             "deadline_s": deadline,
             "wall_s": wall,

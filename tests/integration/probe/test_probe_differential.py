@@ -191,6 +191,7 @@ def test_three_clients_agree(
     # smbprotocol renders the GUID's raw bytes big-endian; MS-DTYP packs GUIDs little-endian.
     assert ours.server_guid == str(uuid.UUID(bytes_le=sp_guid.bytes))
     if dialect == "3.1.1":
+        assert sp_algo is not None
         assert ours.signing_algorithm == {0: "HMAC-SHA256", 1: "AES-CMAC", 2: "AES-GMAC"}[sp_algo]
     else:
         assert ours.signing_algorithm is None

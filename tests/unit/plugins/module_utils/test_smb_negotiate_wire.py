@@ -169,11 +169,12 @@ def test_smb1_no_common_dialect_is_status() -> None:
     assert info.value.kind == "status"
 
 
-def _with_contexts(offset: int, count: int, tail: bytes) -> bytes:
+def _with_contexts(cut: int, count: int, tail: bytes, announced: int | None = None) -> bytes:
+    """The captured 3.1.1 answer cut at ``cut``, with ``tail`` as its contexts."""
     msg = bytearray(_body(SAMBA_311))
     struct.pack_into("<H", msg, 64 + 6, count)
-    struct.pack_into("<I", msg, 64 + 60, offset)
-    return bytes(msg[:offset]) + tail
+    struct.pack_into("<I", msg, 64 + 60, cut if announced is None else announced)
+    return bytes(msg[:cut]) + tail
 
 
 @pytest.mark.parametrize(
@@ -189,12 +190,7 @@ def _with_contexts(offset: int, count: int, tail: bytes) -> bytes:
 def test_malformed_contexts_do_not_fail_the_probe(
     offset: int, count: int, tail: bytes, note: str
 ) -> None:
-    msg = _with_contexts(min(offset, 0xD0), count, tail)
-    if offset != 0xD0:
-        msg = bytearray(msg)
-        struct.pack_into("<I", msg, 64 + 60, offset)
-        msg = bytes(msg)
-    a = w.parse_smb2_response(msg)
+    a = w.parse_smb2_response(_with_contexts(0xD0, count, tail, announced=offset))
     assert a.signing_required is True
     assert a.signing_algorithm is None
     assert note in a.note
