@@ -28,7 +28,8 @@ from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate imp
 )
 from ansible_collections.winhardening.smb.tests.integration.probe import smbd_lab
 
-PORT = 14460
+# One port per pytest-xdist worker: two workers may each start this module's servers.
+PORT = 14460 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 
 # name: (address, server signing, min protocol, max protocol, expected dialect, required)
 INSTANCES: dict[str, tuple[str, str, str, str, str, bool]] = {
