@@ -18,9 +18,9 @@ description:
     Content-Security-Policy forbids both). It holds a coloured compliance matrix of hosts by
     settings, charts of hosts by status and of compliance by setting, flags for settings a
     Group Policy owns and for hosts whose SMB negotiate disagrees with their configuration,
-    and the client x server effective-signing table of the policy
-    C(Microsoft network server: Digitally sign communications (always)) applied to the
-    fleet's real postures, per group of hosts.
+    and the client x server effective-signing table from Microsoft's page on the server
+    policy "Digitally sign communications (always)", applied to the fleet's real postures
+    per group of hosts.
   - Every value taken from a host is HTML-escaped in the page. In the CSV, cells a
     spreadsheet would read as a formula get a leading apostrophe.
   - Runs once per play whatever the number of hosts, and needs no connection to them.
