@@ -49,22 +49,37 @@ def _parser() -> argparse.ArgumentParser:
     sv = cmd("serve", "run the lab in the foreground (what `up` starts)")
     sv.set_defaults(internal=True)
     f = cmd("fault", "make a host show a fault", host=True)
-    f.add_argument("kind", choices=sorted(FAULT_KINDS),
-                   help="; ".join(f"{k}: {v}" for k, v in FAULT_KINDS.items()))
+    f.add_argument(
+        "kind",
+        choices=sorted(FAULT_KINDS),
+        help="; ".join(f"{k}: {v}" for k, v in FAULT_KINDS.items()),
+    )
     f.add_argument("--once", action="store_true", help="fire once, then clear")
     f.add_argument("--delay", type=float, help="seconds, for slow")
     cmd("clear-fault", "clear every fault of a host", host=True)
     cmd("policy-refresh", "re-apply the host's GPOs, reverting local changes", host=True)
     cmd("records", "print the host's records as JSON", host=True)
     cmd("model", "print the host's model as JSON", host=True)
-    s = cmd("set", "change the host's model: " + (apply_assignment.__doc__ or "").split("\n")[0],
-            host=True)
-    s.add_argument("assignments", nargs="+", metavar="key=value",
-                   help=(apply_assignment.__doc__ or "").split("\n\n", 1)[-1])
+    s = cmd(
+        "set",
+        "change the host's model: " + (apply_assignment.__doc__ or "").split("\n")[0],
+        host=True,
+    )
+    s.add_argument(
+        "assignments",
+        nargs="+",
+        metavar="key=value",
+        help=(apply_assignment.__doc__ or "").split("\n\n", 1)[-1],
+    )
     e = cmd("add-event", "add an SMB signing audit event", host=True)
     e.add_argument("--side", choices=("server", "client"), required=True)
-    e.add_argument("--id", type=int, required=True, dest="event_id",
-                   help="3021/3022 (server), 31998/31999 (client)")
+    e.add_argument(
+        "--id",
+        type=int,
+        required=True,
+        dest="event_id",
+        help="3021/3022 (server), 31998/31999 (client)",
+    )
     e.add_argument("--peer", required=True, help="the peer's name or address")
     e.add_argument("--time", help="ISO 8601 UTC, default now")
     g = sub.add_parser("gen-fleet", help="print a generated fleet of N hosts as YAML")
@@ -94,9 +109,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         return serve(state_dir.resolve())
     if args.command == "up":
-        inventory = lifecycle.up(Path(args.fleet), state_dir, fresh=args.fresh,
-                                 subnet=args.subnet, smb_port=args.smb_port,
-                                 winrm_port=args.winrm_port)
+        inventory = lifecycle.up(
+            Path(args.fleet),
+            state_dir,
+            fresh=args.fresh,
+            subnet=args.subnet,
+            smb_port=args.smb_port,
+            winrm_port=args.winrm_port,
+        )
         print(inventory)
         return 0
     if args.command == "down":
@@ -105,13 +125,17 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if report["still_listening"] else 0
     if args.command == "status":
         st = client.status()
-        print(f"lab {st['fleet']} pid {st['pid']} winrm {st['scheme']}:{st['winrm_port']} "
-              f"smb {st['smb_port']}")
+        print(
+            f"lab {st['fleet']} pid {st['pid']} winrm {st['scheme']}:{st['winrm_port']} "
+            f"smb {st['smb_port']}"
+        )
         for h in st["hosts"]:
-            print(f"  {h['name']:<15} {h['address']:<15} {h['os']:<20} role {h['domain_role']} "
-                  f"winrm {'up' if h['winrm_listening'] else 'DOWN'} smbd {h['smbd_pid']} "
-                  f"require={h['server_requires_signing']} wire={h['wire_requires_signing']} "
-                  f"smb1={h['smb1']} faults={','.join(h['faults']) or '-'}")
+            print(
+                f"  {h['name']:<15} {h['address']:<15} {h['os']:<20} role {h['domain_role']} "
+                f"winrm {'up' if h['winrm_listening'] else 'DOWN'} smbd {h['smbd_pid']} "
+                f"require={h['server_requires_signing']} wire={h['wire_requires_signing']} "
+                f"smb1={h['smb1']} faults={','.join(h['faults']) or '-'}"
+            )
         return 0
     if args.command == "fault":
         _print(client.fault(args.host, args.kind, args.once, args.delay))

@@ -51,8 +51,9 @@ class LabClient:
         if info is None:
             raise LabError(f"no lab is running for {self.state_dir}")
         try:
-            with socket.create_connection(("127.0.0.1", info["control_port"]),
-                                          timeout=CONTROL_TIMEOUT_S) as sock:
+            with socket.create_connection(
+                ("127.0.0.1", info["control_port"]), timeout=CONTROL_TIMEOUT_S
+            ) as sock:
                 sock.sendall((json.dumps({"cmd": cmd, "args": args}) + "\n").encode())
                 data = b""
                 while not data.endswith(b"\n"):
@@ -93,7 +94,9 @@ class LabClient:
     def set(self, host: str, *assignments: str) -> Any:
         return self.call("set", host=host, assignments=list(assignments))
 
-    def add_event(self, host: str, side: str, event_id: int, peer: str,
-                  time: Optional[str] = None) -> Any:
-        return self.call("add_event", host=host, side=side, event_id=event_id, peer=peer,
-                         time_=time)
+    def add_event(
+        self, host: str, side: str, event_id: int, peer: str, time: Optional[str] = None
+    ) -> Any:
+        return self.call(
+            "add_event", host=host, side=side, event_id=event_id, peer=peer, time_=time
+        )

@@ -16,9 +16,7 @@ _NEEDS_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 def _encode(text: str) -> str:
     text = _NEEDS_ESCAPE.sub(r"_x005F_\1", text)
     text = escape(text)
-    return "".join(
-        c if c in "\t" or 0x20 <= ord(c) < 0xD800 else f"_x{ord(c):04X}_" for c in text
-    )
+    return "".join(c if c in "\t" or 0x20 <= ord(c) < 0xD800 else f"_x{ord(c):04X}_" for c in text)
 
 
 def error_clixml(message: str) -> str:

@@ -72,12 +72,17 @@ class Lab:
             ctx = make_server_context(self.dir / "tls")
         for name, model in self.models.items():
             self.endpoints[name] = HostEndpoint(
-                model, self.addresses[name], self.fleet["winrm_port"],
-                scheme=self.fleet["scheme"], user=self.fleet["user"],
+                model,
+                self.addresses[name],
+                self.fleet["winrm_port"],
+                scheme=self.fleet["scheme"],
+                user=self.fleet["user"],
                 password=self.fleet["password"],
-                recorder=HostRecorder(self.dir / "records" / f"{name}.jsonl"), ssl_ctx=ctx,
+                recorder=HostRecorder(self.dir / "records" / f"{name}.jsonl"),
+                ssl_ctx=ctx,
                 on_write=self._on_write,
-                max_command_line=int(self.fleet.get("max_command_line", CMD_EXE_LIMIT)))
+                max_command_line=int(self.fleet.get("max_command_line", CMD_EXE_LIMIT)),
+            )
         try:
             started = time.monotonic()
             await asyncio.gather(*(e.start() for e in self.endpoints.values()))
@@ -89,9 +94,16 @@ class Lab:
             port = control.sockets[0].getsockname()[1]
             await asyncio.to_thread(self._check_endpoints)
             inventory = write_inventory(self.dir, self.fleet)
-            state.write_json(self.dir / "daemon.json", {
-                "pid": os.getpid(), "control_port": port, "ready": True,
-                "inventory": str(inventory), "started": time.time()})
+            state.write_json(
+                self.dir / "daemon.json",
+                {
+                    "pid": os.getpid(),
+                    "control_port": port,
+                    "ready": True,
+                    "inventory": str(inventory),
+                    "started": time.time(),
+                },
+            )
             self.log(f"ready; control on 127.0.0.1:{port}")
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -111,8 +123,7 @@ class Lab:
             _ = name
 
     async def shutdown(self) -> None:
-        await asyncio.gather(*(e.stop() for e in self.endpoints.values()),
-                             return_exceptions=True)
+        await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
         for e in self.endpoints.values():
             e.recorder.close()
         await asyncio.to_thread(self.smb.stop)
@@ -133,16 +144,21 @@ class Lab:
             req = json.loads(line)
             handler: Optional[Callable[..., Any]] = getattr(self, f"cmd_{req.get('cmd')}", None)
             if handler is None:
-                reply: Dict[str, Any] = {"ok": False,
-                                         "error": f"unknown command {req.get('cmd')!r}"}
+                reply: Dict[str, Any] = {
+                    "ok": False,
+                    "error": f"unknown command {req.get('cmd')!r}",
+                }
             else:
                 result = await handler(**req.get("args", {}))
                 reply = {"ok": True, "result": result}
         except (ValueError, KeyError, TypeError) as exc:
             reply = {"ok": False, "error": str(exc)}
         except Exception as exc:  # the control channel must answer, whatever went wrong
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
-                     "traceback": traceback.format_exc()}
+            reply = {
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(),
+            }
         writer.write((json.dumps(reply) + "\n").encode())
         try:
             await writer.drain()
@@ -160,18 +176,34 @@ class Lab:
         for name, ep in self.endpoints.items():
             m = ep.model
             inst = self.smb.instance_of(name)
-            hosts.append({
-                "name": name, "address": ep.address, "os": m.os, "domain_role": m.domain_role,
-                "winrm_listening": ep.listening, "faults": sorted(ep.faults),
-                "smbd_pid": inst.pid, "smbd": inst.name,
-                "server_requires_signing": m.server_requires_signing,
-                "wire_requires_signing": policy_for(m).require_signing, "smb1": m.smb1_enabled})
-        return {"pid": os.getpid(), "fleet": self.fleet["name"], "hosts": hosts,
-                "winrm_port": self.fleet["winrm_port"], "smb_port": self.fleet["smb_port"],
-                "scheme": self.fleet["scheme"], "smbd_pids": self.smb.pids()}
+            hosts.append(
+                {
+                    "name": name,
+                    "address": ep.address,
+                    "os": m.os,
+                    "domain_role": m.domain_role,
+                    "winrm_listening": ep.listening,
+                    "faults": sorted(ep.faults),
+                    "smbd_pid": inst.pid,
+                    "smbd": inst.name,
+                    "server_requires_signing": m.server_requires_signing,
+                    "wire_requires_signing": policy_for(m).require_signing,
+                    "smb1": m.smb1_enabled,
+                }
+            )
+        return {
+            "pid": os.getpid(),
+            "fleet": self.fleet["name"],
+            "hosts": hosts,
+            "winrm_port": self.fleet["winrm_port"],
+            "smb_port": self.fleet["smb_port"],
+            "scheme": self.fleet["scheme"],
+            "smbd_pids": self.smb.pids(),
+        }
 
-    async def cmd_fault(self, host: str, kind: str, once: bool = False,
-                        delay: Optional[float] = None) -> Dict[str, Any]:
+    async def cmd_fault(
+        self, host: str, kind: str, once: bool = False, delay: Optional[float] = None
+    ) -> Dict[str, Any]:
         ep = self._host(host)
         fault = make_fault(host, kind, once, delay)
         ep.faults[kind] = fault
@@ -202,12 +234,16 @@ class Lab:
         ep = self._host(host)
         applied = [state.apply_assignment(ep.model, a) for a in assignments]
         await self._on_write(ep.model)
-        return {"host": host, "applied": applied,
-                "server_config": ep.model.config("server"),
-                "client_config": ep.model.config("client")}
+        return {
+            "host": host,
+            "applied": applied,
+            "server_config": ep.model.config("server"),
+            "client_config": ep.model.config("client"),
+        }
 
-    async def cmd_add_event(self, host: str, side: str, event_id: int, peer: str,
-                            time_: Optional[str] = None) -> Dict[str, Any]:
+    async def cmd_add_event(
+        self, host: str, side: str, event_id: int, peer: str, time_: Optional[str] = None
+    ) -> Dict[str, Any]:
         ep = self._host(host)
         when = time_ or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         ep.model.add_event(side, int(event_id), peer, when)

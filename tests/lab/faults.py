@@ -34,8 +34,10 @@ def make_fault(host: str, kind: str, once: bool, delay: Optional[float]) -> Faul
         known = ", ".join(FAULT_KINDS)
         raise ValueError(f"host {host}: unknown fault kind {kind!r}; known: {known}")
     if kind == "refused" and once:
-        raise ValueError(f"host {host}: 'refused' cannot be --once (a refused connection never "
-                         "reaches the lab); use clear-fault")
+        raise ValueError(
+            f"host {host}: 'refused' cannot be --once (a refused connection never "
+            "reaches the lab); use clear-fault"
+        )
     if delay is not None and (delay < 0 or delay > 600):
         raise ValueError(f"host {host}: --delay must be between 0 and 600 seconds")
     return Fault(kind, once, 1.0 if delay is None else delay)

@@ -15,15 +15,42 @@ from lab import os_table
 from lab.model import HostModel, ModelError, rsop_entry
 
 PROFILE_GROUPS = {
-    0: "standalone_workstations", 1: "member_workstations", 2: "standalone_servers",
-    3: "member_servers", 4: "domain_controllers", 5: "domain_controllers",
+    0: "standalone_workstations",
+    1: "member_workstations",
+    2: "standalone_servers",
+    3: "member_servers",
+    4: "domain_controllers",
+    5: "domain_controllers",
 }
 DEFAULT_DC_POLICY = ("Default Domain Controllers Policy", "{6AC1786C-016F-11D2-945F-00C04fB984F9}")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,14}$")
-_FLEET_KEYS = {"name", "user", "password", "winrm_port", "smb_port", "scheme", "shared_smbd",
-               "subnet", "hosts", "scale", "max_command_line"}
-_HOST_KEYS = {"name", "os", "edition", "domain_role", "computer_name", "audit_backport",
-              "rsop_available", "registry", "gpo", "smb1", "events", "deny_writes"}
+_FLEET_KEYS = {
+    "name",
+    "user",
+    "password",
+    "winrm_port",
+    "smb_port",
+    "scheme",
+    "shared_smbd",
+    "subnet",
+    "hosts",
+    "scale",
+    "max_command_line",
+}
+_HOST_KEYS = {
+    "name",
+    "os",
+    "edition",
+    "domain_role",
+    "computer_name",
+    "audit_backport",
+    "rsop_available",
+    "registry",
+    "gpo",
+    "smb1",
+    "events",
+    "deny_writes",
+}
 
 
 class FleetError(ValueError):
@@ -105,11 +132,15 @@ def _host(spec: Any, where: str) -> HostModel:
     where = f"{where} ({name})"
     try:
         model = HostModel(
-            name=name, os=str(spec.get("os", "")), domain_role=int(spec.get("domain_role", -1)),
-            edition=str(spec.get("edition", "")), computer_name=str(spec.get("computer_name", "")),
+            name=name,
+            os=str(spec.get("os", "")),
+            domain_role=int(spec.get("domain_role", -1)),
+            edition=str(spec.get("edition", "")),
+            computer_name=str(spec.get("computer_name", "")),
             audit_backport=bool(spec.get("audit_backport", False)),
             rsop_available=spec.get("rsop_available"),
-            deny_writes=list(spec.get("deny_writes") or []))
+            deny_writes=list(spec.get("deny_writes") or []),
+        )
         for area, values in (spec.get("registry") or {}).items():
             for value_name, value in (values or {}).items():
                 reg = value if isinstance(value, dict) else {"type": "DWord", "data": int(value)}
@@ -117,18 +148,32 @@ def _host(spec: Any, where: str) -> HostModel:
         if spec.get("smb1") is not None:
             model.set_registry("server", "SMB1", {"type": "DWord", "data": int(bool(spec["smb1"]))})
         gpos = list(spec.get("gpo") or [])
-        if model.domain_role >= 4 and not any(g.get("value") == "RequireSecuritySignature"
-                                              and g.get("side") == "server" for g in gpos):
+        if model.domain_role >= 4 and not any(
+            g.get("value") == "RequireSecuritySignature" and g.get("side") == "server" for g in gpos
+        ):
             # The Default Domain Controllers Policy enables server signing on every DC (seed
             # policy page, "Default values": Default Domain Controller Policy = Enabled).
-            gpos.insert(0, {"side": "server", "value": "RequireSecuritySignature", "data": 1,
-                            "gpo_name": DEFAULT_DC_POLICY[0], "gpo_id": DEFAULT_DC_POLICY[1]})
+            gpos.insert(
+                0,
+                {
+                    "side": "server",
+                    "value": "RequireSecuritySignature",
+                    "data": 1,
+                    "gpo_name": DEFAULT_DC_POLICY[0],
+                    "gpo_id": DEFAULT_DC_POLICY[1],
+                },
+            )
         for g in gpos:
-            model.rsop.append(rsop_entry(
-                str(g["side"]), str(g["value"]), int(g.get("data", 1)),
-                gpo_name=str(g["gpo_name"]),
-                gpo_id=str(g.get("gpo_id", "{00000000-0000-0000-0000-000000000000}")),
-                policy=bool(g.get("policy", str(g["value"]).startswith("Audit")))))
+            model.rsop.append(
+                rsop_entry(
+                    str(g["side"]),
+                    str(g["value"]),
+                    int(g.get("data", 1)),
+                    gpo_name=str(g["gpo_name"]),
+                    gpo_id=str(g.get("gpo_id", "{00000000-0000-0000-0000-000000000000}")),
+                    policy=bool(g.get("policy", str(g["value"]).startswith("Audit"))),
+                )
+            )
         for e in spec.get("events") or []:
             model.add_event(str(e["side"]), int(e["id"]), str(e["peer"]), str(e["time"]))
         model.policy_refresh()
@@ -160,9 +205,16 @@ def address_for(subnet: int, index: int) -> str:
 
 
 _SCALE_MIX = [
-    ("windows_server_2022", 3), ("windows_server_2019", 3), ("windows_server_2025", 3),
-    ("windows_server_2016", 3), ("windows_server_2022", 5), ("windows_server_2025", 4),
-    ("windows_server_2019", 2), ("windows_11_24h2", 1), ("windows_10", 1), ("windows_11_23h2", 1),
+    ("windows_server_2022", 3),
+    ("windows_server_2019", 3),
+    ("windows_server_2025", 3),
+    ("windows_server_2016", 3),
+    ("windows_server_2022", 5),
+    ("windows_server_2025", 4),
+    ("windows_server_2019", 2),
+    ("windows_11_24h2", 1),
+    ("windows_10", 1),
+    ("windows_11_23h2", 1),
 ]
 
 
@@ -184,5 +236,4 @@ def generate_hosts(count: int) -> List[Dict[str, Any]]:
 
 
 def generate_fleet(count: int) -> Dict[str, Any]:
-    return {"name": f"scale-{count}", "shared_smbd": count > 16,
-            "hosts": generate_hosts(count)}
+    return {"name": f"scale-{count}", "shared_smbd": count > 16, "hosts": generate_hosts(count)}

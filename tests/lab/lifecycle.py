@@ -24,9 +24,16 @@ DOWN_TIMEOUT_S = 20.0
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
-def up(fleet_file: Path, state_dir: Path, *, fresh: bool = False, subnet: Optional[int] = None,
-       smb_port: Optional[int] = None, winrm_port: Optional[int] = None,
-       timeout: float = UP_TIMEOUT_S) -> Path:
+def up(
+    fleet_file: Path,
+    state_dir: Path,
+    *,
+    fresh: bool = False,
+    subnet: Optional[int] = None,
+    smb_port: Optional[int] = None,
+    winrm_port: Optional[int] = None,
+    timeout: float = UP_TIMEOUT_S,
+) -> Path:
     """Start the lab process for ``fleet_file`` and return the inventory path once every
     endpoint answers."""
     state_dir = state_dir.resolve()
@@ -34,16 +41,19 @@ def up(fleet_file: Path, state_dir: Path, *, fresh: bool = False, subnet: Option
     if client.daemon() is not None and _alive(int(client.daemon()["pid"])):  # type: ignore[index]
         raise LabError(f"a lab is already running for {state_dir}; run `down` first")
     fleet = fleet_mod.load(fleet_file)
-    prepare(state_dir, fleet, fresh=fresh, subnet=subnet, smb_port=smb_port,
-            winrm_port=winrm_port)
+    prepare(state_dir, fleet, fresh=fresh, subnet=subnet, smb_port=smb_port, winrm_port=winrm_port)
     (state_dir / "daemon.json").unlink(missing_ok=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
     log = (state_dir / "lab.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "lab", "serve", "--state-dir", str(state_dir)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-        start_new_session=True)
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
     log.close()
     (state_dir / "pids.json").write_text(json.dumps({"daemon": proc.pid, "smbd": {}}))
     deadline = time.monotonic() + timeout
@@ -126,8 +136,9 @@ def down(state_dir: Path, timeout: float = DOWN_TIMEOUT_S) -> Dict[str, Any]:
 
 
 @contextlib.contextmanager
-def running_lab(fleet: Union[Path, Dict[str, Any]], state_dir: Path,
-                **kwargs: Any) -> Iterator[LabClient]:
+def running_lab(
+    fleet: Union[Path, Dict[str, Any]], state_dir: Path, **kwargs: Any
+) -> Iterator[LabClient]:
     """Bring a fleet up for the duration of a ``with`` block (or a pytest fixture)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(fleet, dict):

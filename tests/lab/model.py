@@ -71,7 +71,8 @@ class HostModel:
         rel = os_table.release(self.os)
         if self.domain_role not in range(6):
             raise ModelError(
-                f"host {self.name}: domain_role must be 0..5, got {self.domain_role!r}")
+                f"host {self.name}: domain_role must be 0..5, got {self.domain_role!r}"
+            )
         if rel.is_server != (self.domain_role >= 2):
             raise ModelError(
                 f"host {self.name}: domain_role {self.domain_role} does not fit os {self.os}"
@@ -236,7 +237,7 @@ def rsop_target(entry: Dict[str, Any]) -> Tuple[str, str]:
         for side, key in PARAMETERS_PATH.items():
             prefix = f"MACHINE\\{key}\\"
             if path.lower().startswith(prefix.lower()):
-                return side, path[len(prefix):]
+                return side, path[len(prefix) :]
     elif entry.get("class") == "RSOP_RegistryPolicySetting":
         for side, key in POLICY_KEY.items():
             if str(entry["key"]).lower() == key.lower():
@@ -244,16 +245,28 @@ def rsop_target(entry: Dict[str, Any]) -> Tuple[str, str]:
     raise ModelError(f"RSoP entry does not name a LanmanServer/LanmanWorkstation value: {entry!r}")
 
 
-def rsop_entry(side: str, value: str, data: int, *, gpo_name: str, gpo_id: str,
-               policy: bool) -> Dict[str, Any]:
+def rsop_entry(
+    side: str, value: str, data: int, *, gpo_name: str, gpo_id: str, policy: bool
+) -> Dict[str, Any]:
     """An RSoP entry in the read_state form: RSOP_RegistryValue for the Security Options,
     RSOP_RegistryPolicySetting for Administrative Template values (learn.microsoft.com
     previous-versions aa375052 and RSOP_RegistryPolicySetting)."""
     if policy:
-        return {"class": "RSOP_RegistryPolicySetting", "key": POLICY_KEY[side], "value_name": value,
-                "data": int(data), "gpo_id": gpo_id, "gpo_name": gpo_name}
-    return {"class": "RSOP_RegistryValue", "path": f"MACHINE\\{PARAMETERS_PATH[side]}\\{value}",
-            "data": str(int(data)), "gpo_id": gpo_id, "gpo_name": gpo_name}
+        return {
+            "class": "RSOP_RegistryPolicySetting",
+            "key": POLICY_KEY[side],
+            "value_name": value,
+            "data": int(data),
+            "gpo_id": gpo_id,
+            "gpo_name": gpo_name,
+        }
+    return {
+        "class": "RSOP_RegistryValue",
+        "path": f"MACHINE\\{PARAMETERS_PATH[side]}\\{value}",
+        "data": str(int(data)),
+        "gpo_id": gpo_id,
+        "gpo_name": gpo_name,
+    }
 
 
 def _truthy(value: Dict[str, Any]) -> bool:

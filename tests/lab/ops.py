@@ -111,8 +111,15 @@ def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
                 writes.append({"side": side, "property": prop, "value": value})
             except ModelError as exc:
                 error = str(exc)
-            results.append({"side": side, "property": prop, "value": value,
-                            "ok": error is None, "error": error})
+            results.append(
+                {
+                    "side": side,
+                    "property": prop,
+                    "value": value,
+                    "ok": error is None,
+                    "error": error,
+                }
+            )
     result = {
         "op": "apply",
         "v": 1,
@@ -120,9 +127,13 @@ def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
         "server_config": model.config("server"),
         "client_config": model.config("client"),
     }
-    return Outcome(0, _dump(result), "", {"op": "apply", "writes": writes,
-                                          "failed": [r for r in results if not r["ok"]]},
-                   wrote=bool(writes))
+    return Outcome(
+        0,
+        _dump(result),
+        "",
+        {"op": "apply", "writes": writes, "failed": [r for r in results if not r["ok"]]},
+        wrote=bool(writes),
+    )
 
 
 def _raw(model: HostModel, script: RawCommand) -> Outcome:

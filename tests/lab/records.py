@@ -31,8 +31,15 @@ class HostRecorder:
         self.wsman[action] += 1
         self.bytes_in += bytes_in
         self.bytes_out += bytes_out
-        self._write({"kind": "wsman", "action": action, "status": status,
-                     "bytes_in": bytes_in, "bytes_out": bytes_out})
+        self._write(
+            {
+                "kind": "wsman",
+                "action": action,
+                "status": status,
+                "bytes_in": bytes_in,
+                "bytes_out": bytes_out,
+            }
+        )
 
     def script(self, entry: Dict[str, Any]) -> None:
         self.scripts.append(entry)

@@ -10,11 +10,13 @@ needs a restart, since a reload does not open new listeners.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +39,16 @@ class SmbPolicy:
         return f"{'mand' if self.require_signing else 'auto'}-{'nt1' if self.smb1 else 'smb2'}"
 
 
-def smb_conf(directory: Path, netbios: str, addresses: Sequence[str], port: int,
-             policy: SmbPolicy) -> str:
-    d = directory
+def smb_conf(
+    directory: Path,
+    runtime: Path,
+    *,
+    netbios: str,
+    addresses: Sequence[str],
+    port: int,
+    policy: SmbPolicy,
+) -> str:
+    d, r = directory, runtime
     interfaces = " ".join(f"{a}/8" for a in addresses)
     return f"""[global]
    server role = standalone server
@@ -52,12 +61,12 @@ def smb_conf(directory: Path, netbios: str, addresses: Sequence[str], port: int,
    server signing = {"mandatory" if policy.require_signing else "auto"}
    server min protocol = {"NT1" if policy.smb1 else "SMB2_02"}
    server max protocol = SMB3
-   lock directory = {d}/lock
-   state directory = {d}/state
-   cache directory = {d}/cache
-   pid directory = {d}/pid
+   lock directory = {r}/lock
+   state directory = {r}/state
+   cache directory = {r}/cache
+   pid directory = {r}/pid
    private dir = {d}/private
-   ncalrpc dir = {d}/ncalrpc
+   ncalrpc dir = {r}/ncalrpc
    binddns dir = {d}/binddns
    passdb backend = tdbsam:{d}/private/passdb.tdb
    log file = {d}/log/log.%m
@@ -82,6 +91,11 @@ class SmbdInstance:
     def __init__(self, name: str, directory: Path, netbios: str, port: int) -> None:
         self.name = name
         self.dir = directory
+        # smbd's messaging sockets live under the lock directory and a Unix socket path has at
+        # most 107 bytes ("messaging_dgm_ref failed: File name too long" under deep pytest tmp
+        # paths), so the runtime directories go under a short per-instance path in /tmp.
+        digest = hashlib.sha1(str(directory.resolve()).encode()).hexdigest()[:12]
+        self.runtime = Path(tempfile.gettempdir()) / f"lab-smbd-{digest}"
         self.netbios = netbios
         self.port = port
         self.addresses: List[str] = []
@@ -93,11 +107,21 @@ class SmbdInstance:
         return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
     def write_conf(self) -> Path:
-        for sub in ("lock", "state", "cache", "pid", "private", "ncalrpc", "binddns", "log",
-                    "share"):
+        for sub in ("private", "binddns", "log", "share"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        for sub in ("lock", "state", "cache", "pid", "ncalrpc"):
+            (self.runtime / sub).mkdir(parents=True, exist_ok=True)
         conf = self.dir / "smb.conf"
-        conf.write_text(smb_conf(self.dir, self.netbios, self.addresses, self.port, self.policy))
+        conf.write_text(
+            smb_conf(
+                self.dir,
+                self.runtime,
+                netbios=self.netbios,
+                addresses=self.addresses,
+                port=self.port,
+                policy=self.policy,
+            )
+        )
         return conf
 
     def start(self) -> None:
@@ -105,9 +129,21 @@ class SmbdInstance:
         conf = self.write_conf()
         log = (self.dir / "log" / "stdout.log").open("ab")
         self.proc = subprocess.Popen(
-            [SMBD, "-F", "--no-process-group", "--debug-stdout", "-d", "1", "-s", str(conf)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                SMBD,
+                "-F",
+                "--no-process-group",
+                "--debug-stdout",
+                "-d",
+                os.environ.get("LAB_SMBD_DEBUG", "1"),
+                "-s",
+                str(conf),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
 
     def wait_ready(self, deadline: float) -> None:
@@ -115,7 +151,8 @@ class SmbdInstance:
             while True:
                 if self.proc is None or self.proc.poll() is not None:
                     raise RuntimeError(
-                        f"smbd {self.name} exited while starting; see {self.dir}/log/stdout.log")
+                        f"smbd {self.name} exited while starting; see {self.dir}/log/stdout.log"
+                    )
                 try:
                     with socket.create_connection((address, self.port), timeout=0.5):
                         break
@@ -123,7 +160,8 @@ class SmbdInstance:
                     if time.monotonic() > deadline:
                         raise RuntimeError(
                             f"smbd {self.name} does not listen on {address}:{self.port} after "
-                            f"{START_TIMEOUT_S:.0f} s") from None
+                            f"{START_TIMEOUT_S:.0f} s"
+                        ) from None
                     time.sleep(0.05)
 
     def reload(self) -> None:
@@ -146,6 +184,7 @@ class SmbdInstance:
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(STOP_TIMEOUT_S)
         _reap_group(proc.pid)
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 def _reap_group(pgid: int) -> None:

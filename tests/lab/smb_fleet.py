@@ -93,12 +93,16 @@ class SmbFleet:
         """Wait until a new connection negotiates the new policy (bounded)."""
         deadline = time.monotonic() + RELOAD_CONFIRM_S
         while True:
-            if (smb2_signing_required(address, self.port) == pol.require_signing
-                    and smb1_accepted(address, self.port) == pol.smb1):
+            if (
+                smb2_signing_required(address, self.port) == pol.require_signing
+                and smb1_accepted(address, self.port) == pol.smb1
+            ):
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"smbd on {address}:{self.port} still negotiates the old "
-                                   f"policy {RELOAD_CONFIRM_S:.0f} s after a reload to {pol.key}")
+                raise RuntimeError(
+                    f"smbd on {address}:{self.port} still negotiates the old "
+                    f"policy {RELOAD_CONFIRM_S:.0f} s after a reload to {pol.key}"
+                )
             time.sleep(0.02)
 
     def instance_of(self, host: str) -> SmbdInstance:

@@ -27,8 +27,15 @@ def read_fleet(state_dir: Path) -> Dict[str, Any]:
     return data
 
 
-def prepare(state_dir: Path, fleet: Fleet, *, fresh: bool, subnet: Optional[int],
-            smb_port: Optional[int], winrm_port: Optional[int]) -> Dict[str, Any]:
+def prepare(
+    state_dir: Path,
+    fleet: Fleet,
+    *,
+    fresh: bool,
+    subnet: Optional[int],
+    smb_port: Optional[int],
+    winrm_port: Optional[int],
+) -> Dict[str, Any]:
     """Write fleet.json and one JSON per host, unless the state dir already has them (then the
     saved models win, so a lab restart keeps every change)."""
     if fresh:
@@ -45,12 +52,19 @@ def prepare(state_dir: Path, fleet: Fleet, *, fresh: bool, subnet: Optional[int]
         raise FleetError(f"smb_port {sport} needs root")
     net = choose_subnet(wport, subnet if subnet is not None else fleet.subnet)
     resolved = {
-        "name": fleet.name, "user": fleet.user, "password": fleet.password,
-        "winrm_port": wport, "smb_port": sport, "scheme": fleet.scheme,
-        "shared_smbd": fleet.shared_smbd, "subnet": net,
+        "name": fleet.name,
+        "user": fleet.user,
+        "password": fleet.password,
+        "winrm_port": wport,
+        "smb_port": sport,
+        "scheme": fleet.scheme,
+        "shared_smbd": fleet.shared_smbd,
+        "subnet": net,
         "max_command_line": fleet.max_command_line,
-        "hosts": [{"name": h.name, "address": address_for(net, i), "domain_role": h.domain_role}
-                  for i, h in enumerate(fleet.hosts)],
+        "hosts": [
+            {"name": h.name, "address": address_for(net, i), "domain_role": h.domain_role}
+            for i, h in enumerate(fleet.hosts)
+        ],
     }
     for h in fleet.hosts:
         h.save(state_dir / "hosts")

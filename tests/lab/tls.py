@@ -21,17 +21,28 @@ def make_server_context(directory: Path) -> ssl.SSLContext:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "winhardening-lab")])
         now = datetime.datetime.now(datetime.timezone.utc)
         certificate = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(private.public_key()).serial_number(x509.random_serial_number())
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(private.public_key())
+            .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                critical=False)
-            .sign(private, hashes.SHA256()))
-        key.write_bytes(private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                ),
+                critical=False,
+            )
+            .sign(private, hashes.SHA256())
+        )
+        key.write_bytes(
+            private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         key.chmod(0o600)
         cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

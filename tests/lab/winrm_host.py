@@ -49,10 +49,20 @@ class Shell:
 class HostEndpoint:
     """Serves one host's address; ``on_write`` runs after a model change (save, re-apply Samba)."""
 
-    def __init__(self, model: HostModel, address: str, port: int, *, scheme: str, user: str,
-                 password: str, recorder: HostRecorder, ssl_ctx: Optional[ssl.SSLContext],
-                 on_write: Callable[[HostModel], Awaitable[None]],
-                 max_command_line: int = CMD_EXE_LIMIT) -> None:
+    def __init__(
+        self,
+        model: HostModel,
+        address: str,
+        port: int,
+        *,
+        scheme: str,
+        user: str,
+        password: str,
+        recorder: HostRecorder,
+        ssl_ctx: Optional[ssl.SSLContext],
+        on_write: Callable[[HostModel], Awaitable[None]],
+        max_command_line: int = CMD_EXE_LIMIT,
+    ) -> None:
         self.model = model
         self.address = address
         self.port = port
@@ -75,8 +85,8 @@ class HostEndpoint:
     async def start(self) -> None:
         if self._server is None:
             self._server = await asyncio.start_server(
-                self._serve, self.address, self.port, ssl=self._ssl, reuse_address=True,
-                backlog=64)
+                self._serve, self.address, self.port, ssl=self._ssl, reuse_address=True, backlog=64
+            )
 
     async def stop(self) -> None:
         server, self._server = self._server, None
@@ -109,8 +119,9 @@ class HostEndpoint:
             self._conns.discard(writer)
             writer.close()
 
-    async def _one_request(self, reader: asyncio.StreamReader,
-                           writer: asyncio.StreamWriter) -> bool:
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
@@ -151,8 +162,9 @@ class HostEndpoint:
                 await asyncio.wait_for(reader.read(), HANG_LIMIT_S)
             return False
         if headers.get("authorization") != self._auth or (fault and fault.kind == "unauthorized"):
-            n = await self._send(writer, 401, b"", "text/plain",
-                                 {"WWW-Authenticate": 'Basic realm="WSMAN"'})
+            n = await self._send(
+                writer, 401, b"", "text/plain", {"WWW-Authenticate": 'Basic realm="WSMAN"'}
+            )
             self.recorder.http("unauthorized", 401, bytes_in, n)
             return keep
         try:
@@ -162,8 +174,11 @@ class HostEndpoint:
             self.recorder.http("bad_request", 500, bytes_in, n)
             return keep
         if fault is not None and fault.kind == "wsman_fault":
-            reply = wsman.fault(req.message_id, WSMAN_GENERIC_FAULT,
-                                "The WS-Management service cannot process the request (lab fault).")
+            reply = wsman.fault(
+                req.message_id,
+                WSMAN_GENERIC_FAULT,
+                "The WS-Management service cannot process the request (lab fault).",
+            )
             n = await self._send(writer, 500, reply)
             self.recorder.http(req.action, 500, bytes_in, n)
             return keep
@@ -176,14 +191,28 @@ class HostEndpoint:
         self.recorder.http(req.action, status, bytes_in, n)
         return keep
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes,
-                    ctype: str = "application/soap+xml;charset=UTF-8",
-                    extra: Optional[Dict[str, str]] = None) -> int:
-        reason = {200: "OK", 401: "Unauthorized", 404: "Not Found", 411: "Length Required",
-                  413: "Payload Too Large", 431: "Request Header Fields Too Large",
-                  500: "Internal Server Error"}.get(status, "Error")
-        head = [f"HTTP/1.1 {status} {reason}", "Server: Microsoft-HTTPAPI/2.0",
-                f"Content-Length: {len(body)}"]
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        ctype: str = "application/soap+xml;charset=UTF-8",
+        extra: Optional[Dict[str, str]] = None,
+    ) -> int:
+        reason = {
+            200: "OK",
+            401: "Unauthorized",
+            404: "Not Found",
+            411: "Length Required",
+            413: "Payload Too Large",
+            431: "Request Header Fields Too Large",
+            500: "Internal Server Error",
+        }.get(status, "Error")
+        head = [
+            f"HTTP/1.1 {status} {reason}",
+            "Server: Microsoft-HTTPAPI/2.0",
+            f"Content-Length: {len(body)}",
+        ]
         if body:
             head.append(f"Content-Type: {ctype}")
         head.extend(f"{k}: {v}" for k, v in (extra or {}).items())
@@ -217,8 +246,9 @@ class HostEndpoint:
             return 200, wsman.empty_response(req)
         if req.action == "Receive":
             out = cmd.outcome
-            return 200, wsman.receive_response(req, req.command_id or "", out.stdout.encode(),
-                                               out.stderr.encode(), out.rc)
+            return 200, wsman.receive_response(
+                req, req.command_id or "", out.stdout.encode(), out.stderr.encode(), out.rc
+            )
         # Signal (terminate): the command is finished on our side already.
         shell.commands.pop(req.command_id or "", None)
         return 200, wsman.empty_response(req)
@@ -229,17 +259,33 @@ class HostEndpoint:
         line_chars = len(" ".join([req.command, *req.arguments]))
         fault = self._take(("access_denied",), "command")
         if 0 < self.max_command_line < line_chars and not req.skip_cmd_shell:
-            outcome = ops.Outcome(1, "", "The command line is too long.\r\n",
-                                  {"op": "rejected", "reason": "command line too long"})
+            outcome = ops.Outcome(
+                1,
+                "",
+                "The command line is too long.\r\n",
+                {"op": "rejected", "reason": "command line too long"},
+            )
         elif fault is not None:
-            outcome = ops.Outcome(1, "", error_clixml(
-                "Access is denied.\r\n    + CategoryInfo          : PermissionDenied: (:) [], "
-                "UnauthorizedAccessException\r\n    + FullyQualifiedErrorId : "
-                "UnauthorizedAccess"), {"op": "faulted", "fault": "access_denied"})
+            outcome = ops.Outcome(
+                1,
+                "",
+                error_clixml(
+                    "Access is denied.\r\n    + CategoryInfo          : PermissionDenied: (:) [], "
+                    "UnauthorizedAccessException\r\n    + FullyQualifiedErrorId : "
+                    "UnauthorizedAccess"
+                ),
+                {"op": "faulted", "fault": "access_denied"},
+            )
         else:
             outcome = ops.run(self.model, script)
-        self.recorder.script({**outcome.record, "layers": getattr(script, "layers", 0),
-                              "rc": outcome.rc, "command_line_chars": line_chars})
+        self.recorder.script(
+            {
+                **outcome.record,
+                "layers": getattr(script, "layers", 0),
+                "rc": outcome.rc,
+                "command_line_chars": line_chars,
+            }
+        )
         if outcome.wrote:
             await self._on_write(self.model)
             if self._take(("drop_after_write",), "command") is not None:
@@ -247,11 +293,15 @@ class HostEndpoint:
         # drop_after_write waits for a command that writes; the others fire on any command.
         fault = self._take(("garbage_stdout", "truncated_stdout"), "command")
         if fault is not None and fault.kind == "garbage_stdout":
-            outcome = ops.Outcome(0, base64.b85encode(os.urandom(48)).decode() + "\r\n", "",
-                                  outcome.record)
+            outcome = ops.Outcome(
+                0, base64.b85encode(os.urandom(48)).decode() + "\r\n", "", outcome.record
+            )
         elif fault is not None and fault.kind == "truncated_stdout":
-            outcome = ops.Outcome(outcome.rc, outcome.stdout[: max(1, len(outcome.stdout) // 2)],
-                                  outcome.stderr, outcome.record)
+            outcome = ops.Outcome(
+                outcome.rc,
+                outcome.stdout[: max(1, len(outcome.stdout) // 2)],
+                outcome.stderr,
+                outcome.record,
+            )
         shell.commands[command_id] = Command(outcome)
         return 200, wsman.command_response(req, command_id)
-

@@ -31,8 +31,9 @@ def smb2_signing_required(address: str, port: int, timeout: float = 3.0) -> bool
 
 def smb1_accepted(address: str, port: int, timeout: float = 3.0) -> bool:
     """Offer only "NT LM 0.12" (MS-CIFS 2.2.4.52.1): True when the server selects it."""
-    header = struct.pack("<4sBIBHH8sHHHHH", b"\xffSMB", 0x72, 0, 0x18, 0x4001, 0, b"\0" * 8,
-                         0, 0, 1, 0, 1)
+    header = struct.pack(
+        "<4sBIBHH8sHHHHH", b"\xffSMB", 0x72, 0, 0x18, 0x4001, 0, b"\0" * 8, 0, 0, 1, 0, 1
+    )
     dialects = b"\x02NT LM 0.12\x00"
     packet = header + b"\x00" + struct.pack("<H", len(dialects)) + dialects
     with socket.create_connection((address, port), timeout=timeout) as s:

@@ -141,15 +141,17 @@ def command_response(req: Request, command_id: str) -> bytes:
     return _envelope("Command", req.message_id, body, req.shell_id)
 
 
-def receive_response(req: Request, command_id: str, stdout: bytes, stderr: bytes,
-                     exit_code: Optional[int]) -> bytes:
+def receive_response(
+    req: Request, command_id: str, stdout: bytes, stderr: bytes, exit_code: Optional[int]
+) -> bytes:
     """One Receive answer: streams, then CommandState Done with the exit code, or Running."""
     streams = []
     for name, data in (("stdout", stdout), ("stderr", stderr)):
         text = base64.b64encode(data).decode() if data else ""
         streams.append(f'<rsp:Stream Name="{name}" CommandId="{command_id}">{text}</rsp:Stream>')
         streams.append(
-            f'<rsp:Stream Name="{name}" CommandId="{command_id}" End="true"></rsp:Stream>')
+            f'<rsp:Stream Name="{name}" CommandId="{command_id}" End="true"></rsp:Stream>'
+        )
     if exit_code is None:
         state = f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Running"/>'
     else:
@@ -157,7 +159,7 @@ def receive_response(req: Request, command_id: str, stdout: bytes, stderr: bytes
             f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Done">'
             f"<rsp:ExitCode>{exit_code}</rsp:ExitCode></rsp:CommandState>"
         )
-    body = f'<rsp:ReceiveResponse>{"".join(streams)}{state}</rsp:ReceiveResponse>'
+    body = f"<rsp:ReceiveResponse>{''.join(streams)}{state}</rsp:ReceiveResponse>"
     return _envelope("Receive", req.message_id, body, req.shell_id)
 
 

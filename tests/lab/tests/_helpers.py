@@ -11,24 +11,32 @@ import winrm
 from lab.client import LabClient
 
 PREFIX = ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Unrestricted", "-EncodedCommand"]
-RC_SUFFIX = ("; If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) "
-             "{ exit $LASTEXITCODE } Else { exit 1 } }")
+RC_SUFFIX = (
+    "; If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue) "
+    "{ exit $LASTEXITCODE } Else { exit 1 } }"
+)
 # Bodies written from docs/dev/target-protocol.md, not taken from the collection: the lab must
 # accept any body that calls the cmdlets its op needs.
 BODIES = {
-    "read_state": ("$s = Get-SmbServerConfiguration\n$c = Get-SmbClientConfiguration\n"
-                   "ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state'}"),
-    "apply": ("foreach ($p in $Request.server.PSObject.Properties) { Set-SmbServerConfiguration "
-              "-Force -Confirm:$false }\nforeach ($p in $Request.client.PSObject.Properties) { "
-              "Set-SmbClientConfiguration -Force -Confirm:$false }"),
+    "read_state": (
+        "$s = Get-SmbServerConfiguration\n$c = Get-SmbClientConfiguration\n"
+        "ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state'}"
+    ),
+    "apply": (
+        "foreach ($p in $Request.server.PSObject.Properties) { Set-SmbServerConfiguration "
+        "-Force -Confirm:$false }\nforeach ($p in $Request.client.PSObject.Properties) { "
+        "Set-SmbClientConfiguration -Force -Confirm:$false }"
+    ),
 }
 
 
 def protocol_script(op: str, request: Dict[str, Any], version: int = 1) -> str:
     literal = json.dumps(request, separators=(",", ":")).replace("'", "''")
-    return (f"# winhardening.smb:{op}:{version}\n$ProgressPreference = 'SilentlyContinue'\n"
-            f"$ErrorActionPreference = 'Stop'\n"
-            f"$Request = ConvertFrom-Json -InputObject '{literal}'\n{BODIES[op]}{RC_SUFFIX}")
+    return (
+        f"# winhardening.smb:{op}:{version}\n$ProgressPreference = 'SilentlyContinue'\n"
+        f"$ErrorActionPreference = 'Stop'\n"
+        f"$Request = ConvertFrom-Json -InputObject '{literal}'\n{BODIES[op]}{RC_SUFFIX}"
+    )
 
 
 def encode(script: str) -> str:
@@ -38,12 +46,18 @@ def encode(script: str) -> str:
 def session(lab: LabClient, host: str, password: str = "", **kw: Any) -> winrm.Session:
     fleet = lab.fleet
     url = f"{fleet['scheme']}://{lab.address(host)}:{fleet['winrm_port']}/wsman"
-    return winrm.Session(url, auth=(fleet["user"], password or fleet["password"]),
-                         transport="basic", server_cert_validation="ignore", **kw)
+    return winrm.Session(
+        url,
+        auth=(fleet["user"], password or fleet["password"]),
+        transport="basic",
+        server_cert_validation="ignore",
+        **kw,
+    )
 
 
-def run_script(lab: LabClient, host: str, script: str, double_wrap: bool = False,
-               **kw: Any) -> Tuple[int, str, str]:
+def run_script(
+    lab: LabClient, host: str, script: str, double_wrap: bool = False, **kw: Any
+) -> Tuple[int, str, str]:
     """Send a script as ansible-core 2.19 does (PowerShell + Arguments), or double-wrapped as
     2.16-2.18 do."""
     b64 = encode(script)

@@ -53,8 +53,12 @@ def recap(output: str) -> Dict[str, Dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabClient]:
-    fleet = {"hosts": [{"name": "good", "os": "windows_server_2022", "domain_role": 3},
-                       {"name": "locked", "os": "windows_server_2019", "domain_role": 3}]}
+    fleet = {
+        "hosts": [
+            {"name": "good", "os": "windows_server_2022", "domain_role": 3},
+            {"name": "locked", "os": "windows_server_2019", "domain_role": 3},
+        ]
+    }
     with running_lab(fleet, tmp_path_factory.mktemp("ansible")) as client:
         client.fault("locked", "unauthorized")
         yield client
@@ -65,16 +69,27 @@ def test_raw_on_ansible_core(lab: LabClient, core: str, tmp_path: Path) -> None:
     venv, pin = VENVS[core]
     playbook_bin = venv / "bin" / "ansible-playbook"
     if not playbook_bin.exists():
-        pytest.skip(f"no venv for ansible-core {core} at {venv}; create it with: "
-                    f"{PY311} -m venv {venv} && {venv}/bin/pip install {pin} pywinrm==0.5.0")
+        pytest.skip(
+            f"no venv for ansible-core {core} at {venv}; create it with: "
+            f"{PY311} -m venv {venv} && {venv}/bin/pip install {pin} pywinrm==0.5.0"
+        )
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    env = {**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_RETRY_FILES_ENABLED": "0",
-           "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+    }
     before = lab.records("good")["round_trips"]
     proc = subprocess.run(
         [str(playbook_bin), "-i", str(lab.inventory), str(tmp_path / "play.yml")],
-        capture_output=True, text=True, env=env, timeout=120, check=False)
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     stats = recap(proc.stdout)
     assert set(stats) == {"good", "locked"}, f"{proc.stdout}\n{proc.stderr}"
     assert stats["good"]["failed"] == 0, proc.stdout

@@ -70,8 +70,9 @@ def test_drop_after_write_applies_the_write(lab: LabClient) -> None:
     # A read does not trigger it: the fault waits for a write.
     assert run_script(lab, "f1", READ)[0] == 0
     with pytest.raises(requests.exceptions.ConnectionError):
-        run_script(lab, "f1", protocol_script(
-            "apply", {"server": {"RequireSecuritySignature": True}}))
+        run_script(
+            lab, "f1", protocol_script("apply", {"server": {"RequireSecuritySignature": True}})
+        )
     rc, out, _ = run_script(lab, "f1", READ)
     assert rc == 0
     assert json.loads(out)["server_config"]["RequireSecuritySignature"] is True
@@ -130,11 +131,20 @@ def test_bad_fault_requests_name_the_problem(lab: LabClient) -> None:
 
 def test_per_property_access_denied(lab: LabClient) -> None:
     lab.set("f2", "deny_writes=client.RequireSecuritySignature")
-    rc, out, _ = run_script(lab, "f2", protocol_script(
-        "apply", {"server": {"EnableSecuritySignature": True},
-                  "client": {"RequireSecuritySignature": True}}))
+    rc, out, _ = run_script(
+        lab,
+        "f2",
+        protocol_script(
+            "apply",
+            {
+                "server": {"EnableSecuritySignature": True},
+                "client": {"RequireSecuritySignature": True},
+            },
+        ),
+    )
     results = json.loads(out)["results"]
     assert rc == 0
     assert [(r["property"], r["ok"], r["error"]) for r in results] == [
         ("EnableSecuritySignature", True, None),
-        ("RequireSecuritySignature", False, "Access is denied.")]
+        ("RequireSecuritySignature", False, "Access is denied."),
+    ]

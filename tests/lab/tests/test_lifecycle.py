@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Set
 
 import pytest
 import yaml
@@ -23,8 +24,14 @@ TESTS_DIR = Path(__file__).resolve().parents[2]
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
-    proc = subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -46,22 +53,22 @@ def processes_of(state_dir: Path) -> List[str]:
     return found
 
 
-def zombie_smbds() -> int:
-    """smbd helpers left as zombies (what happens when nobody adopts and reaps them)."""
-    stats = [_read(Path(f"/proc/{e}/stat")) for e in os.listdir("/proc") if e.isdigit()]
-    return sum(1 for st in stats if "(smbd" in st and ") Z " in st)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
+def members_of_groups(pgids: Set[int]) -> List[str]:
+    """Live or zombie processes in these process groups (each smbd leads its own group)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[2]) in pgids:
+                found.append(f"{entry} state {stat[0]}")
+    return found
 
 
 def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    zombies_before = zombie_smbds()
     fleet = Path(__file__).resolve().parents[1] / "fleets" / "demo.yml"
     out = cli("up", "--fleet", str(fleet), "--state-dir", str(state)).stdout.strip()
     assert out == str(state / "inventory.yml")
@@ -78,6 +85,8 @@ def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
     procs = processes_of(state)
     assert len(procs) >= 1 + 7  # the lab and seven smbd parents at least
     addresses = [h["ansible_host"] for h in windows["hosts"].values()]
+    smbd_groups = set(json.loads((state / "pids.json").read_text())["smbd"].values())
+    assert len(smbd_groups) == 7
     report = cli("down", "--state-dir", str(state)).stdout
     assert '"still_listening": []' in report
     assert processes_of(state) == []
@@ -85,7 +94,8 @@ def test_cli_up_status_down_leaves_nothing(tmp_path: Path) -> None:
         for port in (55985, 14450):
             with socket.socket() as s:
                 assert s.connect_ex((address, port)) != 0, f"{address}:{port} still listening"
-    assert zombie_smbds() <= zombies_before
+    # smbd's helpers too, zombies included: the lab adopts and reaps them.
+    assert members_of_groups(smbd_groups) == []
     assert "no lab is running" in cli("status", "--state-dir", str(state), check=False).stderr
 
 
@@ -105,14 +115,16 @@ def test_restart_keeps_the_model(tmp_path: Path) -> None:
 
 def test_bad_input_gets_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
-    bad.write_text(yaml.safe_dump({"hosts": [{"name": "x1", "os": "windows_xp",
-                                              "domain_role": 3}]}))
+    bad.write_text(
+        yaml.safe_dump({"hosts": [{"name": "x1", "os": "windows_xp", "domain_role": 3}]})
+    )
     proc = cli("up", "--fleet", str(bad), "--state-dir", str(tmp_path / "s"), check=False)
     assert proc.returncode == 1
     assert "hosts[0] (x1): unknown os 'windows_xp'" in proc.stderr
     assert "Traceback" not in proc.stderr
-    bad.write_text(yaml.safe_dump({"hosts": [{"name": "x1", "os": "windows_10",
-                                              "domain_role": 5}]}))
+    bad.write_text(
+        yaml.safe_dump({"hosts": [{"name": "x1", "os": "windows_10", "domain_role": 5}]})
+    )
     proc = cli("up", "--fleet", str(bad), "--state-dir", str(tmp_path / "s"), check=False)
     assert "domain_role 5 does not fit os windows_10" in proc.stderr
 

@@ -18,18 +18,22 @@ def host(os_name: str, role: int, **kw: object) -> HostModel:
     return HostModel(name="h1", os=os_name, domain_role=role, **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("os_name", "role", "edition", "server_req", "client_req"), [
-    ("windows_server_2016", 3, "", False, False),
-    ("windows_server_2022", 3, "", False, False),
-    # Server 2025 requires outbound (client) signing only (smb-signing.md).
-    ("windows_server_2025", 3, "", False, True),
-    ("windows_11_23h2", 1, "", False, False),
-    # Windows 11 24H2 Enterprise requires both; Home neither.
-    ("windows_11_24h2", 1, "Enterprise", True, True),
-    ("windows_11_24h2", 0, "Core", False, False),
-])
-def test_os_defaults(os_name: str, role: int, edition: str, server_req: bool,
-                     client_req: bool) -> None:
+@pytest.mark.parametrize(
+    ("os_name", "role", "edition", "server_req", "client_req"),
+    [
+        ("windows_server_2016", 3, "", False, False),
+        ("windows_server_2022", 3, "", False, False),
+        # Server 2025 requires outbound (client) signing only (smb-signing.md).
+        ("windows_server_2025", 3, "", False, True),
+        ("windows_11_23h2", 1, "", False, False),
+        # Windows 11 24H2 Enterprise requires both; Home neither.
+        ("windows_11_24h2", 1, "Enterprise", True, True),
+        ("windows_11_24h2", 0, "Core", False, False),
+    ],
+)
+def test_os_defaults(
+    os_name: str, role: int, edition: str, server_req: bool, client_req: bool
+) -> None:
     m = host(os_name, role, edition=edition)
     assert m.config_value("server", "RequireSecuritySignature") is server_req
     assert m.config_value("client", "RequireSecuritySignature") is client_req
@@ -44,10 +48,13 @@ def test_smb1_default_only_on_2016() -> None:
 def test_audit_parameters_exist_only_where_windows_has_them() -> None:
     assert host("windows_server_2022", 3).parameters() == {"server": [], "client": []}
     assert host("windows_server_2022", 3, audit_backport=True).parameters() == {
-        "server": ["AuditClientDoesNotSupportSigning"], "client": []}
+        "server": ["AuditClientDoesNotSupportSigning"],
+        "client": [],
+    }
     assert host("windows_server_2025", 3).parameters() == {
         "server": ["AuditClientDoesNotSupportSigning"],
-        "client": ["AuditServerDoesNotSupportSigning"]}
+        "client": ["AuditServerDoesNotSupportSigning"],
+    }
     assert "AuditClientDoesNotSupportSigning" not in host("windows_server_2019", 3).config("server")
 
 
@@ -63,8 +70,9 @@ def test_set_config_writes_the_parameters_value() -> None:
 def test_policy_value_wins_for_audit() -> None:
     m = host("windows_server_2025", 3)
     m.set_registry("server", "AuditClientDoesNotSupportSigning", {"type": "DWord", "data": 0})
-    m.set_registry("server_policy", "AuditClientDoesNotSupportSigning",
-                   {"type": "DWord", "data": 1})
+    m.set_registry(
+        "server_policy", "AuditClientDoesNotSupportSigning", {"type": "DWord", "data": 1}
+    )
     assert m.config_value("server", "AuditClientDoesNotSupportSigning") is True
 
 
@@ -92,8 +100,9 @@ def test_events_are_filtered_newest_first_and_capped() -> None:
         m.add_event("server", 3021, f"peer{day}", f"2026-11-{day}T00:00:00Z")
     view = m.events_view("2026-11-21T00:00:00Z", 1)
     assert view["server"]["count"] == 2
-    assert view["server"]["sample"] == [{"id": 3021, "time": "2026-11-22T00:00:00Z",
-                                         "peer": "peer22"}]
+    assert view["server"]["sample"] == [
+        {"id": 3021, "time": "2026-11-22T00:00:00Z", "peer": "peer22"}
+    ]
     assert view["client"]["available"] is True
     assert host("windows_server_2019", 3).events_view("2026", 5)["server"]["available"] is False
     with pytest.raises(ModelError, match="must be one of"):
@@ -102,8 +111,14 @@ def test_events_are_filtered_newest_first_and_capped() -> None:
 
 def test_fleet_errors_name_host_and_key() -> None:
     with pytest.raises(FleetError, match=r"hosts\[0\]: name must be"):
-        parse({"hosts": [{"name": "this-name-is-far-too-long", "os": "windows_10",
-                          "domain_role": 1}]}, "t")
+        parse(
+            {
+                "hosts": [
+                    {"name": "this-name-is-far-too-long", "os": "windows_10", "domain_role": 1}
+                ]
+            },
+            "t",
+        )
     with pytest.raises(FleetError, match="unknown keys"):
         parse({"hosts": [{"name": "a", "os": "windows_10", "domain_role": 1, "colour": 1}]}, "t")
     with pytest.raises(FleetError, match="appears twice"):
@@ -111,13 +126,15 @@ def test_fleet_errors_name_host_and_key() -> None:
 
 
 def test_reader_classifies() -> None:
-    script = protocol_script("apply", {"server": {"RequireSecuritySignature": True},
-                                       "note": "it's"})
+    script = protocol_script(
+        "apply", {"server": {"RequireSecuritySignature": True}, "note": "it's"}
+    )
     parsed = read_script("PowerShell", [*PREFIX, encode(script)])
     assert isinstance(parsed, ProtocolScript)
     assert parsed.request["note"] == "it's"  # the doubled quote is undone
-    assert isinstance(read_script("powershell -encodedcommand " + encode("echo a; exit 2"), []),
-                      RawCommand)
+    assert isinstance(
+        read_script("powershell -encodedcommand " + encode("echo a; exit 2"), []), RawCommand
+    )
     wrapper = "$exec_wrapper_str = $input | Out-String"
     assert isinstance(read_script("PowerShell", [*PREFIX, encode(wrapper)]), ModuleWrapper)
     assert isinstance(read_script("PowerShell", [*PREFIX, encode("Remove-Item C:\\")]), Unknown)
@@ -126,8 +143,10 @@ def test_reader_classifies() -> None:
 
 
 def test_apply_rejects_non_boolean_values() -> None:
-    script = read_script("PowerShell", [*PREFIX, encode(protocol_script(
-        "apply", {"server": {"RequireSecuritySignature": 1}}))])
+    script = read_script(
+        "PowerShell",
+        [*PREFIX, encode(protocol_script("apply", {"server": {"RequireSecuritySignature": 1}}))],
+    )
     outcome = ops.run(host("windows_server_2019", 3), script)
     assert outcome.rc == 1
     assert "must be true or false" in outcome.stderr

@@ -20,8 +20,7 @@ pytestmark = pytest.mark.lab
 def server_requires_signing(lab: LabClient, host: str) -> bool:
     """SMB2 NEGOTIATE through smbprotocol: SecurityMode & 0x02 is SIGNING_REQUIRED (MS-SMB2
     2.2.4). require_signing=False, or smbprotocol reports its own wish (wire-probe-findings)."""
-    conn = Connection(uuid.uuid4(), lab.address(host), lab.fleet["smb_port"],
-                      require_signing=False)
+    conn = Connection(uuid.uuid4(), lab.address(host), lab.fleet["smb_port"], require_signing=False)
     try:
         conn.connect(timeout=5)
         return bool(conn.server_security_mode & 2)
@@ -33,8 +32,9 @@ def smb1_answers(lab: LabClient, host: str) -> bool:
     """Offer only "NT LM 0.12" (MS-CIFS 2.2.4.52): an smbd that allows NT1 selects it (dialect
     index 0); one limited to SMB2+ refuses (an error status, index 0xFFFF, or a closed
     connection)."""
-    header = struct.pack("<4sBIBHH8sHHHHH", b"\xffSMB", 0x72, 0, 0x18, 0x4001, 0, b"\0" * 8,
-                         0, 0, 1, 0, 1)
+    header = struct.pack(
+        "<4sBIBHH8sHHHHH", b"\xffSMB", 0x72, 0, 0x18, 0x4001, 0, b"\0" * 8, 0, 0, 1, 0, 1
+    )
     dialects = b"\x02NT LM 0.12\x00"
     body = b"\x00" + struct.pack("<H", len(dialects)) + dialects
     packet = header + body
@@ -53,11 +53,13 @@ def smb1_answers(lab: LabClient, host: str) -> bool:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabClient]:
-    fleet = {"hosts": [
-        {"name": "dc", "os": "windows_server_2019", "domain_role": 5},
-        {"name": "member", "os": "windows_server_2022", "domain_role": 3},
-        {"name": "old", "os": "windows_server_2016", "domain_role": 3, "smb1": True},
-    ]}
+    fleet = {
+        "hosts": [
+            {"name": "dc", "os": "windows_server_2019", "domain_role": 5},
+            {"name": "member", "os": "windows_server_2022", "domain_role": 3},
+            {"name": "old", "os": "windows_server_2016", "domain_role": 3, "smb1": True},
+        ]
+    }
     with running_lab(fleet, tmp_path_factory.mktemp("wire")) as client:
         yield client
 
@@ -88,8 +90,10 @@ def test_smb1_follows_the_model(lab: LabClient) -> None:
 
 def test_samba_can_be_made_to_disagree(lab: LabClient) -> None:
     lab.set("member", "wire_signing=true")
-    assert lab.model("member")["registry"]["server"].get("RequireSecuritySignature", {}).get(
-        "data", 0) == 0
+    assert (
+        lab.model("member")["registry"]["server"].get("RequireSecuritySignature", {}).get("data", 0)
+        == 0
+    )
     assert server_requires_signing(lab, "member") is True
     lab.set("member", "wire_signing=model")
     assert server_requires_signing(lab, "member") is False
@@ -99,10 +103,17 @@ def test_shared_smbd_moves_a_host_between_policies(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     hosts = [{"name": f"h{i}", "os": "windows_server_2022", "domain_role": 3} for i in range(6)]
-    with running_lab({"shared_smbd": True, "hosts": hosts},
-                     tmp_path_factory.mktemp("shared")) as lab:
+    with running_lab(
+        {"shared_smbd": True, "hosts": hosts}, tmp_path_factory.mktemp("shared")
+    ) as lab:
         assert len(lab.status()["smbd_pids"]) == 1  # one smbd owns all six addresses
         apply(lab, "h3", {"server": {"RequireSecuritySignature": True}})
         assert len(lab.status()["smbd_pids"]) == 2
-        assert [server_requires_signing(lab, f"h{i}") for i in range(6)] == \
-            [False, False, False, True, False, False]
+        assert [server_requires_signing(lab, f"h{i}") for i in range(6)] == [
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+        ]

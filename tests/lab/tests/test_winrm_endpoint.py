@@ -40,8 +40,10 @@ def test_exit_code_and_unknown_script_fails_loudly(demo_lab: LabClient) -> None:
 
 
 def test_module_wrapper_is_recorded_and_refused(demo_lab: LabClient) -> None:
-    wrapper = ('if ($PSVersionTable.PSVersion -lt [Version]"5.1") {\n'
-               "    '{\"failed\":true,\"msg\":\"Ansible requires PowerShell v5.1\"}'\n}\n")
+    wrapper = (
+        'if ($PSVersionTable.PSVersion -lt [Version]"5.1") {\n'
+        '    \'{"failed":true,"msg":"Ansible requires PowerShell v5.1"}\'\n}\n'
+    )
     r = session(demo_lab, "web01").run_cmd("powershell", [*PREFIX, encode(wrapper)])
     assert r.status_code == 1
     assert b"module wrapper" in r.std_err
@@ -50,8 +52,12 @@ def test_module_wrapper_is_recorded_and_refused(demo_lab: LabClient) -> None:
 
 @pytest.mark.parametrize("double_wrap", [False, True], ids=["single", "double-wrapped"])
 def test_read_state_decodes_every_layer(demo_lab: LabClient, double_wrap: bool) -> None:
-    rc, out, err = run_script(demo_lab, "dc01", protocol_script(
-        "read_state", {"events_since": None, "max_events": 5}), double_wrap=double_wrap)
+    rc, out, err = run_script(
+        demo_lab,
+        "dc01",
+        protocol_script("read_state", {"events_since": None, "max_events": 5}),
+        double_wrap=double_wrap,
+    )
     assert rc == 0, err
     state = json.loads(out)
     assert state["op"] == "read_state"
@@ -71,15 +77,19 @@ def test_whole_line_in_command_as_ansible_2_21_sends(demo_lab: LabClient) -> Non
     assert json.loads(r.std_out)["computer_name"] == "MS2019"
 
 
-@pytest.mark.parametrize("script", [
-    "# winhardening.smb:read_state:2\n$Request = ConvertFrom-Json -InputObject '{}'\n"
-    "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
-    "# winhardening.smb:apply:1\n$Request = ConvertFrom-Json -InputObject '{\"server\":{}}'\n"
-    "Write-Output nothing",
-    "# winhardening.smb:read_state:1\n$Request = ConvertFrom-Json -InputObject '{not json}'\n"
-    "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
-    "# winhardening.smb:read_state:1\nGet-SmbServerConfiguration; Get-SmbClientConfiguration",
-], ids=["unknown-version", "body-without-set-cmdlets", "request-not-json", "no-request-line"])
+@pytest.mark.parametrize(
+    "script",
+    [
+        "# winhardening.smb:read_state:2\n$Request = ConvertFrom-Json -InputObject '{}'\n"
+        "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
+        "# winhardening.smb:apply:1\n$Request = ConvertFrom-Json -InputObject '{\"server\":{}}'\n"
+        "Write-Output nothing",
+        "# winhardening.smb:read_state:1\n$Request = ConvertFrom-Json -InputObject '{not json}'\n"
+        "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
+        "# winhardening.smb:read_state:1\nGet-SmbServerConfiguration; Get-SmbClientConfiguration",
+    ],
+    ids=["unknown-version", "body-without-set-cmdlets", "request-not-json", "no-request-line"],
+)
 def test_protocol_scripts_it_does_not_know_fail(demo_lab: LabClient, script: str) -> None:
     rc, out, err = run_script(demo_lab, "ms2022", script)
     assert rc != 0
@@ -94,9 +104,19 @@ def test_wrong_password_gets_401(demo_lab: LabClient) -> None:
 
 
 def test_apply_changes_model_and_read_back(demo_lab: LabClient) -> None:
-    rc, out, err = run_script(demo_lab, "ms2019", protocol_script(
-        "apply", {"server": {"RequireSecuritySignature": True,
-                             "AuditClientDoesNotSupportSigning": True}}))
+    rc, out, err = run_script(
+        demo_lab,
+        "ms2019",
+        protocol_script(
+            "apply",
+            {
+                "server": {
+                    "RequireSecuritySignature": True,
+                    "AuditClientDoesNotSupportSigning": True,
+                }
+            },
+        ),
+    )
     assert rc == 0, err
     result = json.loads(out)
     ok = {r["property"]: r["ok"] for r in result["results"]}
@@ -107,13 +127,16 @@ def test_apply_changes_model_and_read_back(demo_lab: LabClient) -> None:
     state = read_state(demo_lab, "ms2019")
     assert state["registry"]["server"]["RequireSecuritySignature"] == {"type": "DWord", "data": 1}
     records = demo_lab.records("ms2019")
-    assert {"side": "server", "property": "RequireSecuritySignature", "value": True} in \
-        records["writes"]
+    assert {"side": "server", "property": "RequireSecuritySignature", "value": True} in records[
+        "writes"
+    ]
 
 
 def test_https_with_generated_certificate(tmp_path: pytest.TempPathFactory) -> None:
-    fleet = {"scheme": "https", "hosts": [{"name": "tls1", "os": "windows_11_24h2",
-                                           "domain_role": 1}]}
+    fleet = {
+        "scheme": "https",
+        "hosts": [{"name": "tls1", "os": "windows_11_24h2", "domain_role": 1}],
+    }
     with running_lab(fleet, tmp_path / "state") as lab:  # type: ignore[operator]
         assert lab.fleet["scheme"] == "https"
         r = session(lab, "tls1").run_ps("echo secure")
@@ -123,8 +146,10 @@ def test_https_with_generated_certificate(tmp_path: pytest.TempPathFactory) -> N
 
 def test_run_ps_uses_encodedcommand_in_command(demo_lab: LabClient) -> None:
     # pywinrm's run_ps sends `powershell -encodedcommand <b64>` all in rsp:Command.
-    r = session(demo_lab, "ms2025").run_cmd("powershell -encodedcommand " +
-                  base64.b64encode("Write-Output 'it''s'".encode("utf-16-le")).decode())
+    r = session(demo_lab, "ms2025").run_cmd(
+        "powershell -encodedcommand "
+        + base64.b64encode("Write-Output 'it''s'".encode("utf-16-le")).decode()
+    )
     assert r.std_out == b"it's\r\n"
 
 
