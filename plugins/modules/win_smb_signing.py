@@ -27,7 +27,7 @@ description:
   - What applied is judged from the read-back, not from the writes' own reports. If some writes
     apply and others do not, the task fails and lists both.
 author:
-  - winhardening.smb contributors
+  - winhardening.smb maintainers (@winhardening)
 options:
   server_require:
     description:

@@ -26,12 +26,12 @@ description:
   - Unless O(probe=false), also sends one unauthenticated SMB negotiate from the controller to the
     host and reports the dialect and whether signing is required on the wire. A disagreement with
     the configuration (configured as required but not required on the wire, or the reverse) is
-    flagged with a warning and RV(ansible_facts.smb_signing.observed.agrees_with_config=false).
+    flagged with a warning and C(agrees_with_config=false) in RV(ansible_facts.smb_signing.observed).
   - The facts follow a versioned schema with stable keys; see the collection's
     C(docs/facts-schema.md).
   - "Works with C(gather_facts: false). It is read-only, so it runs normally in check mode."
 author:
-  - winhardening.smb contributors
+  - winhardening.smb maintainers (@winhardening)
 options:
   baseline:
     description:
@@ -88,7 +88,7 @@ notes:
   - Which property of an audit event names the peer is not documented by Microsoft; the first
     property is reported as a label.
   - A host with no Resultant Set of Policy data (a standalone host never touched by Group Policy)
-    reports no GPO owner; RV(ansible_facts.smb_signing.rsop.available) is then false.
+    reports no GPO owner; RV(ansible_facts.smb_signing.rsop) then says C(available=false).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
