@@ -94,6 +94,7 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     if "=" not in assignment:
         raise ModelError(f"host {model.name}: expected key=value, got {assignment!r}")
     key, value = assignment.split("=", 1)
+    before = getattr(model, key, None)
     area, _, name = key.partition(".")
     if area in REGISTRY_AREAS and name:
         if value.lower() == "absent":
@@ -123,4 +124,10 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
         model.edition = value
     else:
         raise ModelError(f"host {model.name}: unknown key {key!r} (see `python -m lab set --help`)")
+    if key in ("domain_role", "os", "edition"):
+        try:
+            HostModel.from_json(model.to_json())  # the same checks as a fleet file gets
+        except ModelError:
+            setattr(model, key, before)
+            raise
     return assignment

@@ -147,3 +147,13 @@ def test_generated_scale_fleet_with_shared_smbd(tmp_path: Path) -> None:
 def test_lab_client_reports_missing_lab(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="no lab is running for"):
         LabClient(tmp_path).records("x")
+
+
+def test_set_refuses_an_impossible_model(tmp_path: Path) -> None:
+    fleet = {"hosts": [{"name": "w10", "os": "windows_10", "domain_role": 1}]}
+    with running_lab(fleet, tmp_path / "s") as lab:
+        with pytest.raises(LabError, match="domain_role 5 does not fit os windows_10"):
+            lab.set("w10", "domain_role=5")
+        assert lab.model("w10")["domain_role"] == 1
+        with pytest.raises(LabError, match="unknown key 'colour'"):
+            lab.set("w10", "colour=blue")
