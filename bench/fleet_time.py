@@ -1,0 +1,72 @@
+"""Fleet audit wall time against the floor, on one generated lab fleet.
+
+The floor is `ansible.builtin.raw` running one trivial command per host with the same forks: the
+cost of Ansible plus one WinRM round trip, which no playbook can beat. Two audits are timed:
+the `win_smb_signing_facts` task alone, and the `winhardening.smb.audit` playbook (the role,
+with its bookkeeping tasks and the report). The runs of one size and fork count follow each
+other directly, so that they see the same load on a shared machine.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Sequence
+
+import yaml
+from ansible_run import run_playbook
+
+from lab.fleet import generate_fleet
+from lab.lifecycle import running_lab
+
+RUNS = [
+    ("raw_floor", "raw_floor.yml"),
+    ("facts_task", "facts_task.yml"),
+    ("audit_playbook", "winhardening.smb.audit"),
+]
+
+
+def measure(
+    workdir: Path, sizes: Sequence[int], forks_list: Sequence[int], playbook_sizes: Sequence[int]
+) -> Dict[str, Any]:
+    biggest = max(sizes)
+    fleet = generate_fleet(biggest)
+    fleet_file = workdir / f"fleet-{biggest}.yml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    fleet_file.write_text(yaml.safe_dump(fleet, sort_keys=False))
+    rows: List[Dict[str, Any]] = []
+    with running_lab(fleet_file, workdir / "lab", fresh=True) as lab:
+        names = lab.hosts()
+        for size in sizes:
+            for forks in forks_list:
+                row: Dict[str, Any] = {"hosts": size, "forks": forks}
+                for key, playbook in RUNS:
+                    if key == "audit_playbook" and size not in playbook_sizes:
+                        row[key] = None
+                        continue
+                    run = run_playbook(
+                        playbook,
+                        lab.inventory,
+                        workdir / f"{key}-{size}-{forks}",
+                        forks=forks,
+                        limit=names[:size],
+                    )
+                    ok = run.rc == 0 and _all_ok(run.stdout, size)
+                    row[key] = {"wall_s": round(run.wall_s, 2), "ok": ok}
+                    if not ok:
+                        row[key]["tail"] = run.stdout[-1200:] + run.stderr[-800:]
+                    print(f"   {size:>4} hosts, forks {forks:>2}: {key:<15} {run.wall_s:7.2f} s")
+                floor = row["raw_floor"]["wall_s"]
+                for key in ("facts_task", "audit_playbook"):
+                    if row[key] is not None:
+                        row[key]["x_floor"] = round(row[key]["wall_s"] / floor, 2)
+                row["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
+                rows.append(row)
+    return {"fleet": f"lab gen-fleet {biggest} (shared smbd)", "rows": rows, "target_x_floor": 1.3}
+
+
+def _all_ok(stdout: str, size: int) -> bool:
+    """Every host in the recap, none failed or unreachable."""
+    recap = stdout.split("PLAY RECAP", 1)[-1]
+    lines = [ln for ln in recap.splitlines() if " : ok=" in ln]
+    return len(lines) == size and all("failed=0" in ln and "unreachable=0" in ln for ln in lines)

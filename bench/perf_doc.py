@@ -1,0 +1,108 @@
+"""Write docs/performance.md from one run's results (the harness regenerates it every run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from figures import (
+    FLEET_HEADER,
+    PROBE_HEADER,
+    WIRE_HEADER,
+    fleet_rows,
+    markdown_table,
+    probe_rows,
+    wire_rows,
+)
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+
+
+def _machine(m: Dict[str, Any]) -> str:
+    return (
+        f"{m['cores']} cores ({m.get('cpu') or 'unknown CPU'}), {m['memory_gib']} GiB memory, "
+        f"{m['os']} (kernel {m['kernel']}), Python {m['python']}, ansible-core "
+        f"{m['ansible_core']}, ansible.windows {m.get('ansible_windows') or 'n/a'}, Samba "
+        f"{m.get('samba') or 'n/a'}. Load average at start {m['load_avg_at_start']}, at the "
+        f"end {m.get('load_avg_at_end')}: the machine is shared, so wall times are noisy."
+    )
+
+
+def render(
+    machine: Dict[str, Any],
+    wire: Optional[Dict[str, Any]],
+    fleet: Optional[Dict[str, Any]],
+    probe: Optional[Dict[str, Any]],
+    when: str,
+) -> str:
+    parts = [
+        "# Performance",
+        "",
+        "<!-- Written by `make bench` (bench/run.py); edit bench/perf_doc.py, not this file. -->",
+        "",
+        f"Measured {when} by `make bench`, in one run, against the lab (`tests/lab/`: a simulated "
+        "Windows fleet over WinRM with real Samba, on loopback addresses). The lab is not "
+        "Windows: round trips and bytes are exact for the requests Ansible sends; wall times "
+        "include the lab's own work and are not a prediction for real hosts.",
+        "",
+        f"**Machine:** {_machine(machine)}",
+        "",
+        "Raw figures: `bench/results/winrm.json`, `bench/results/fleet.json`, "
+        "`bench/results/probe.json`.",
+        "",
+        "## WinRM round trips and bytes per host",
+        "",
+    ]
+    if wire is None:
+        parts += ["Not measured in this run.", ""]
+    else:
+        parts += [
+            f"Fleet: {wire['fleet']}. Figures are the median per host (round trips also the "
+            "maximum), counted by the lab for one `ansible-playbook` run. A round trip is one "
+            "WinRS command (one PowerShell start on a real host). *Bytes sent* are the HTTP "
+            "requests the controller sent; *x conventional* divides them by the conventional "
+            "approach's: fact gathering plus four `ansible.windows.win_regedit` runs, which the "
+            "lab records and refuses (it cannot run PowerShell modules), so their bytes are what "
+            "Ansible sends to run those modules. The targets (1, 1 and 2 round trips, at most "
+            "0.1 of the conventional bytes) apply to the modules; the playbooks are shown for "
+            "what a user runs: the role reads the host first, and in enforce mode reads it "
+            "again after applying, to verify.",
+            "",
+            markdown_table(WIRE_HEADER, wire_rows(wire)),
+            "",
+        ]
+    parts += ["## Fleet audit wall time", ""]
+    if fleet is None:
+        parts += ["Not measured in this run.", ""]
+    else:
+        parts += [
+            f"Fleet: {fleet['fleet']}, the first N hosts. The floor is "
+            "`ansible.builtin.raw: echo ok`, one trivial command per host with the same forks. "
+            "*facts task* is `win_smb_signing_facts` alone (one round trip and one wire probe "
+            "per host); *audit playbook* is `winhardening.smb.audit` (the role: the same read "
+            "plus its per-host bookkeeping tasks and the fleet report). Target: at most "
+            f"{fleet['target_x_floor']}x the floor.",
+            "",
+            markdown_table(FLEET_HEADER, fleet_rows(fleet)),
+            "",
+        ]
+    parts += ["## Wire probe against nmap", ""]
+    rows = probe_rows(probe)
+    if not rows:
+        reason = (probe or {}).get("error", "bench/probe/run.py is absent")
+        parts += [f"Not measured in this run: {reason}.", ""]
+    else:
+        parts += [
+            "From `bench/probe/run.py` (see `bench/README.md`): our `probe_many` with 64 in "
+            "flight against one `nmap --script smb2-security-mode` run over the same real Samba "
+            f"endpoints; median of {probe['rounds']} rounds.",  # type: ignore[index]
+            "",
+            markdown_table(PROBE_HEADER, rows),
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def write(text: str) -> Path:
+    DOC.write_text(text)
+    return DOC
