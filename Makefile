@@ -22,6 +22,8 @@ test: bootstrap collection-link
 	@echo "== ruff"; $(BIN)/ruff check . && $(BIN)/ruff format --check .
 	@echo "== mypy"; $(MAKE) --no-print-directory typecheck
 	@echo "== antsibull-changelog lint"; $(BIN)/antsibull-changelog lint
+	@echo "== changelog fragments"; scripts/check-changelog-fragments.sh
+	@echo "== antsibull-docs lint"; $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs all .
 	@echo "== ansible-lint (production profile)"; $(BIN)/ansible-lint
 	@echo "== ansible-test sanity"; scripts/sanity.sh
 	@echo "== pytest"; $(BIN)/pytest $(PYTEST_ARGS)
@@ -31,12 +33,16 @@ lint: bootstrap collection-link
 
 typecheck: collection-link
 	cd .collections && ../$(BIN)/mypy --config-file ../pyproject.toml -p ansible_collections.winhardening.smb.plugins
+	cd tests && MYPYPATH=. ../$(BIN)/mypy --config-file ../pyproject.toml -p lab
 
 sanity: bootstrap
 	scripts/sanity.sh
 
 demo: bootstrap collection-link
 	@scripts/demo.sh
+
+docs: bootstrap collection-link
+	@scripts/docs.sh
 
 bench: bootstrap collection-link
 	$(BIN)/python bench/run.py
