@@ -1,0 +1,77 @@
+"""Fixtures for the role's end-to-end tests: a lab per test module, and ansible-playbook runs.
+
+Nothing from the collection is imported at module level: pytest loads this file before
+pytest-ansible installs Ansible's collection finder, and an early import would bypass it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Dict, Tuple
+
+import pytest
+from integration.role._helpers import (
+    DEMO_FLEET,
+    WIDE_WINDOW,
+    facts_with_cli,
+    run_playbook,
+)
+
+from lab.client import LabClient
+from lab.lifecycle import running_lab
+
+
+@pytest.fixture(scope="module")
+def demo_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabClient]:
+    """The demo fleet, fresh for each test module."""
+    with running_lab(DEMO_FLEET, tmp_path_factory.mktemp("role-lab"), fresh=True) as lab:
+        yield lab
+
+
+@pytest.fixture
+def playbook(
+    demo_lab: LabClient, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run a collection playbook against the demo lab; the report goes to tmp_path/report."""
+
+    def run(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run_playbook(demo_lab, tmp_path / "report", name, *extra)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def audited(
+    demo_lab: LabClient, tmp_path_factory: pytest.TempPathFactory
+) -> Tuple[subprocess.CompletedProcess[str], Path]:
+    """One audit run on a fresh demo fleet, shared by a module's tests: (the run, report dir)."""
+    report_dir = tmp_path_factory.mktemp("audit-report")
+    run = run_playbook(
+        demo_lab, report_dir, "audit", "-e", f"smb_signing_audit_window={WIDE_WINDOW}"
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    return run, report_dir
+
+
+@pytest.fixture(params=["pytest-ansible", "ansible-cli"])
+def read_facts(
+    request: pytest.FixtureRequest, demo_lab: LabClient, tmp_path: Path
+) -> Callable[[], Dict[str, Dict[str, Any]]]:
+    """Read every host's facts, through pytest-ansible's ansible_adhoc fixture when that plugin
+    is loaded, and through the `ansible` command otherwise. pytest-ansible has announced its end
+    of life (December 2026), so the suite never depends on it."""
+    if request.param == "ansible-cli":
+        return lambda: facts_with_cli(demo_lab.inventory, tmp_path / "tree")
+    if not request.config.pluginmanager.hasplugin("ansible"):
+        pytest.skip("pytest-ansible is not loaded; the ansible-cli variant covers this")
+    adhoc = request.getfixturevalue("ansible_adhoc")
+
+    def read() -> Dict[str, Dict[str, Any]]:
+        manager = adhoc(inventory=str(demo_lab.inventory), host_pattern="windows")
+        module = getattr(manager.windows, "winhardening.smb.win_smb_signing_facts")
+        result = module(audit_events_since=WIDE_WINDOW)
+        return {h: r["ansible_facts"]["smb_signing"] for h, r in result.contacted.items()}
+
+    return read
