@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple, Type
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
+from ansible.release import __version__ as ansible_version
 
 from ._scripts import EXIT_SUFFIX, Script
 
@@ -128,6 +130,26 @@ def parse_json_line(stdout: str) -> Dict[str, Any]:
     return data
 
 
+def _core_version() -> Tuple[int, int]:
+    match = re.match(r"(\d+)\.(\d+)", ansible_version)
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+
+def command_for(connection: Any, script_text: str) -> str:
+    """What to hand exec_command for ``script_text``.
+
+    The hand-built -EncodedCommand line, except on the winrm connection of ansible-core 2.16 to
+    2.18, whose exec_command always encodes its argument as a script (_encode_script, as_list):
+    given the line it would wrap it in a second layer, and at about 2.7 times per layer the
+    read_state script no longer fits cmd.exe's 8191 characters. There the script text itself
+    goes, and that plugin encodes it once (it also strips each line and drops blank ones, which
+    the minified bodies tolerate). psrp and ssh take the line on every version.
+    """
+    if getattr(connection, "transport", None) == "winrm" and _core_version() < (2, 19):
+        return script_text + EXIT_SUFFIX
+    return encode_command(script_text)
+
+
 def run_script(
     connection: Any, host: str, script: Script, request: Mapping[str, Any]
 ) -> ScriptOutput:
@@ -136,7 +158,7 @@ def run_script(
     Raises AnsibleConnectionFailure when the transport fails (the host becomes unreachable) and
     ScriptFailed when the script fails or its output breaks the protocol.
     """
-    command = encode_command(script.render(request))
+    command = command_for(connection, script.render(request))
     try:
         rc, raw_out, raw_err = connection.exec_command(command, in_data=None, sudoable=False)
     except AnsibleConnectionFailure:

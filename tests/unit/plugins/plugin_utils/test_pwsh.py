@@ -143,3 +143,34 @@ def test_fake_host_round_trip() -> None:
     out = _pwsh.run_script(host, "ms2016", _scripts.READ_STATE, REQUEST)
     assert out.data["server_config"]["EnableSMB1Protocol"] is True
     assert host.ops == ["read_state"]
+
+
+@pytest.mark.parametrize(
+    ("transport", "version", "encoded"),
+    [
+        ("winrm", "2.21.5", True),
+        ("winrm", "2.19.14", True),
+        ("winrm", "2.18.19", False),
+        ("winrm", "2.16.19", False),
+        ("psrp", "2.18.19", True),
+        ("ssh", "2.16.19", True),
+    ],
+)
+def test_winrm_before_2_19_gets_the_script_so_it_is_encoded_once(
+    monkeypatch: pytest.MonkeyPatch, transport: str, version: str, encoded: bool
+) -> None:
+    monkeypatch.setattr(_pwsh, "ansible_version", version)
+    conn = Conn((0, captured_text("read_state_web01.txt").encode(), b""))
+    conn.transport = transport  # type: ignore[attr-defined]
+    _pwsh.run_script(conn, "web01", _scripts.READ_STATE, REQUEST)
+    cmd = conn.commands[0][0]
+    script = _scripts.READ_STATE.render(REQUEST) + _scripts.EXIT_SUFFIX
+    if encoded:
+        assert decode_command(cmd) == script
+    else:
+        assert cmd == script
+        # What that plugin then builds (one layer) stays under cmd.exe's limit.
+        stripped = "\n".join(x.strip() for x in cmd.splitlines() if x.strip())
+        assert stripped == cmd.rstrip("\n")
+        once = _pwsh.POWERSHELL_PREFIX + base64.b64encode(stripped.encode("utf-16-le")).decode()
+        assert len(once) < _pwsh.CMD_LINE_LIMIT
