@@ -6,10 +6,12 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 The command line is built here, as ansible.windows plugin_utils/_reboot.py builds it since
 "Tidy up old code (#823)", rather than through ``connection._shell._encode_script`` (deprecated
-in ansible-core 2.21 for removal in 2.24). The winrm and psrp connection plugins of 2.16 to 2.21
-all accept this line; 2.16 to 2.18 wrap it in a second -EncodedCommand layer, whose outer
-PowerShell does not pass the inner exit code through, so the exit code only says success or
-failure and the real status travels in the JSON (docs/dev/target-protocol.md).
+in ansible-core 2.21 for removal in 2.24). The psrp and ssh connection plugins take this line on
+every version, and winrm from 2.19 on; winrm on 2.16 to 2.18 would wrap it in a second
+-EncodedCommand layer that no longer fits cmd.exe's limit, so it gets the script instead
+(command_for). A wrapping PowerShell does not pass the inner exit code through, so the exit code
+only says success or failure and the real status travels in the JSON
+(docs/dev/target-protocol.md).
 """
 
 from __future__ import annotations
