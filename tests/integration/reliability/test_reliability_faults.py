@@ -37,7 +37,10 @@ EXPECTED_WORDS: Dict[str, List[str]] = {
 # Faults that only fire on an apply, or only slow things down: the read succeeds.
 READ_SUCCEEDS = {"drop_after_write", "slow"}
 FACTS = {"name": "Read", "winhardening.smb.win_smb_signing_facts": {"probe": False}}
-ENFORCE = {"name": "Enforce", "winhardening.smb.win_smb_signing": {"baseline": "cis", "probe": False}}
+ENFORCE = {
+    "name": "Enforce",
+    "winhardening.smb.win_smb_signing": {"baseline": "cis", "probe": False},
+}
 HOSTS = [fault_host(k) for k in FAULT_KINDS]
 
 
@@ -126,7 +129,8 @@ def test_enforce_module_under_fault(fault_runs: Dict[str, Any], kind: str) -> No
 def test_rerun_after_fault_clears_converges(fault_runs: Dict[str, Any], kind: str) -> None:
     host = fault_host(kind)
     enforce = _result(fault_runs["enforce_after"], host)
-    assert not enforce.get("failed") and not enforce.get("unreachable"), enforce.get("msg")
+    assert not enforce.get("failed"), enforce.get("msg")
+    assert not enforce.get("unreachable"), enforce.get("msg")
     facts = _result(fault_runs["facts_after"], host)
     assert not facts.get("failed"), facts.get("msg")
     smb = facts["ansible_facts"]["smb_signing"]
