@@ -10,6 +10,7 @@ the action plugin lets the tests check the numbers without running a play.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -218,23 +219,43 @@ def _seed_table(rows: Sequence[Json]) -> List[Json]:
     return cells
 
 
-def _pair(client: Json, server: Json) -> Tuple[Optional[bool], Optional[str]]:
+ClientClass = Tuple[Optional[bool], Optional[bool]]
+ServerClass = Tuple[Optional[bool], Optional[bool], bool]
+
+
+def _client_class(row: Json) -> ClientClass:
+    return (row["posture"]["client_require"], row["posture"]["client_enable"])
+
+
+def _server_class(row: Json) -> ServerClass:
+    p = row["posture"]
+    return (p["server_require"], p["server_enable"], bool(row["smb1_server_enabled"]))
+
+
+def _outcome(client: ClientClass, server: ServerClass) -> Tuple[Optional[bool], Optional[str]]:
     """SMB2/3 signed or not (None: a posture is unknown), and the SMB1 result if SMB1 is on."""
-    c, s = client["posture"], server["posture"]
+    client_require, client_enable = client
+    server_require, server_enable, smb1 = server
     smb2: Optional[bool] = None
-    if c["client_require"] is not None and s["server_require"] is not None:
-        smb2 = effective.effective_signing(c["client_require"], s["server_require"])
-    smb1: Optional[str] = None
-    if server["smb1_server_enabled"] and None not in (
-        c["client_enable"],
-        c["client_require"],
-        s["server_enable"],
-        s["server_require"],
-    ):
-        smb1 = effective.effective_signing_smb1(
-            c["client_enable"], c["client_require"], s["server_enable"], s["server_require"]
+    if client_require is not None and server_require is not None:
+        smb2 = effective.effective_signing(client_require, server_require)
+    smb1_result: Optional[str] = None
+    if smb1 and None not in (client_enable, client_require, server_enable, server_require):
+        smb1_result = effective.effective_signing_smb1(
+            bool(client_enable), bool(client_require), bool(server_enable), bool(server_require)
         )
-    return smb2, smb1
+    return smb2, smb1_result
+
+
+def _by_class(rows: Sequence[Json], key: Any) -> Dict[Any, List[str]]:
+    """Hosts per posture class; only MAX_PAIR_EXAMPLES + 1 names are kept, enough for examples
+    that never pair a host with itself."""
+    names: Dict[Any, List[str]] = {}
+    for row in rows:
+        kept = names.setdefault(key(row), [])
+        if len(kept) <= MAX_PAIR_EXAMPLES:
+            kept.append(row["host"])
+    return names
 
 
 def group_matrix(rows: Sequence[Json], key: str = "profile") -> Json:
@@ -242,31 +263,43 @@ def group_matrix(rows: Sequence[Json], key: str = "profile") -> Json:
 
     Every host is both an SMB client and an SMB server. A pair is a client host and a different
     server host; SMB1 is counted only where the server has SMB1 on (the facts do not say whether
-    the client speaks SMB1, so it is what could happen, not what does).
+    the client speaks SMB1, so it is what could happen, not what does). Hosts are counted per
+    posture class, not pair by pair, so a fleet of 10,000 hosts costs classes squared, not
+    hosts squared.
     """
     groups = _groups(rows, key)
     names = sorted(groups)
+    clients = {g: Counter(_client_class(r) for r in groups[g]) for g in names}
+    servers = {g: Counter(_server_class(r) for r in groups[g]) for g in names}
+    both = {g: Counter((_client_class(r), _server_class(r)) for r in groups[g]) for g in names}
+    client_names = {g: _by_class(groups[g], _client_class) for g in names}
+    server_names = {g: _by_class(groups[g], _server_class) for g in names}
     cells = []
     for client_group in names:
         for server_group in names:
+            same = client_group == server_group
             pairs = unsigned = unknown = smb1_unsigned = smb1_refused = 0
             examples: List[List[str]] = []
-            for client in groups[client_group]:
-                for server in groups[server_group]:
-                    if client["host"] == server["host"]:
+            for c_class, c_count in sorted(clients[client_group].items(), key=repr):
+                for s_class, s_count in sorted(servers[server_group].items(), key=repr):
+                    # A host is never paired with itself.
+                    n = c_count * s_count - (both[client_group][(c_class, s_class)] if same else 0)
+                    if n <= 0:
                         continue
-                    pairs += 1
-                    smb2, smb1 = _pair(client, server)
+                    pairs += n
+                    smb2, smb1 = _outcome(c_class, s_class)
                     if smb2 is None:
-                        unknown += 1
+                        unknown += n
                     elif not smb2:
-                        unsigned += 1
-                        if len(examples) < MAX_PAIR_EXAMPLES:
-                            examples.append([client["host"], server["host"]])
+                        unsigned += n
+                        for c in client_names[client_group][c_class]:
+                            for s in server_names[server_group][s_class]:
+                                if c != s and len(examples) < MAX_PAIR_EXAMPLES:
+                                    examples.append([c, s])
                     if smb1 == effective.UNSIGNED:
-                        smb1_unsigned += 1
+                        smb1_unsigned += n
                     elif smb1 == effective.REFUSED:
-                        smb1_refused += 1
+                        smb1_refused += n
             cells.append(
                 {
                     "client_group": client_group,
