@@ -148,21 +148,29 @@ def _host(spec: Any, where: str) -> HostModel:
         if spec.get("smb1") is not None:
             model.set_registry("server", "SMB1", {"type": "DWord", "data": int(bool(spec["smb1"]))})
         gpos = list(spec.get("gpo") or [])
-        if model.domain_role >= 4 and not any(
-            g.get("value") == "RequireSecuritySignature" and g.get("side") == "server" for g in gpos
-        ):
-            # The Default Domain Controllers Policy enables server signing on every DC (seed
-            # policy page, "Default values": Default Domain Controller Policy = Enabled).
-            gpos.insert(
-                0,
-                {
-                    "side": "server",
-                    "value": "RequireSecuritySignature",
-                    "data": 1,
-                    "gpo_name": DEFAULT_DC_POLICY[0],
-                    "gpo_id": DEFAULT_DC_POLICY[1],
-                },
-            )
+        if model.domain_role >= 4:
+            # The Default Domain Controllers Policy enables both server signing options on every
+            # DC: "Digitally sign communications (always)" and "(if client agrees)" each list
+            # "Default Domain Controller Policy: Enabled" under "Default values"
+            # (learn.microsoft.com,
+            # microsoft-network-server-digitally-sign-communications-always and
+            # ...-if-client-agrees). A fleet file may give its own entry for either.
+            for position, value_name in enumerate(
+                ("RequireSecuritySignature", "EnableSecuritySignature")
+            ):
+                if not any(
+                    g.get("value") == value_name and g.get("side") == "server" for g in gpos
+                ):
+                    gpos.insert(
+                        position,
+                        {
+                            "side": "server",
+                            "value": value_name,
+                            "data": 1,
+                            "gpo_name": DEFAULT_DC_POLICY[0],
+                            "gpo_id": DEFAULT_DC_POLICY[1],
+                        },
+                    )
         for g in gpos:
             model.rsop.append(
                 rsop_entry(
