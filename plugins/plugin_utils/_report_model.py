@@ -3,7 +3,7 @@
 """The fleet report as plain data: per-host rows, flags, the effective-signing view and a summary.
 
 FOR INTERNAL COLLECTION USE ONLY. Pure functions: no Ansible, no files. The action plugin
-smb_signing_report feeds them ansible_facts.smb_signing (docs/dev/facts-schema.md) and the role's
+smb_signing_report feeds them ansible_facts.smb_signing (docs/facts-schema.md) and the role's
 per-host outcome; the renderers turn the result into JSON, CSV and HTML. Keeping this apart from
 the action plugin lets the tests check the numbers without running a play.
 """

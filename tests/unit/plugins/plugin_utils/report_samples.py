@@ -1,4 +1,4 @@
-"""Facts in the shape of docs/dev/facts-schema.md, for the report tests.
+"""Facts in the shape of docs/facts-schema.md, for the report tests.
 
 Built by hand rather than taken from the lab, so the report tests do not depend on the lab's
 OS tables; the integration tests compare the report with the lab's real facts.
