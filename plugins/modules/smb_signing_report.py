@@ -29,7 +29,7 @@ description:
   - Hosts with no facts (unreachable, or failed before gathering) appear with status
     C(unreachable).
 author:
-  - winhardening.smb maintainers
+  - winhardening.smb maintainers (@winhardening)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

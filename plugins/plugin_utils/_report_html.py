@@ -125,7 +125,7 @@ def _setting_chart(report: Mapping[str, Any]) -> str:
     """Per setting: compliant / non-compliant / not evaluated hosts, as stacked SVG bars."""
     by_setting = report["summary"]["by_setting"]
     rows = []
-    bar, y = 360.0, 0
+    bar_width, y = 360.0, 0
     for s in report["settings"]:
         counts = by_setting[s["name"]]
         total = max(sum(counts.values()), 1)
@@ -138,7 +138,7 @@ def _setting_chart(report: Mapping[str, Any]) -> str:
             ("noncompliant", STATUS_COLOURS["noncompliant"]),
             ("not_evaluated", STATUS_COLOURS["not_evaluated"]),
         ):
-            w = bar * counts[key] / total
+            w = bar_width * counts[key] / total
             if w:
                 rows.append(
                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="18" fill="{colour}">'
@@ -146,7 +146,7 @@ def _setting_chart(report: Mapping[str, Any]) -> str:
                 )
             x += w
         rows.append(
-            f'<text x="{230 + bar + 8}" y="{y + 14}" font-size="12" fill="#4b5563">'
+            f'<text x="{230 + bar_width + 8}" y="{y + 14}" font-size="12" fill="#4b5563">'
             f"{_e(counts['compliant'])}/{_e(total)}</text>"
         )
         y += 24
