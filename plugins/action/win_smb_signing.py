@@ -188,6 +188,10 @@ class ActionModule(SmbSigningActionBase):
         self, host: str, args: Mapping[str, Any], task_vars: Mapping[str, Any]
     ) -> Dict[str, Any]:
         warnings: List[str] = []
+        if args["probe"]:
+            # The probe runs after the writes: a bad probe option found only then would fail
+            # the task with the writes applied and unreported.
+            self._probe_settings(args, task_vars)
         state = self._read_state(host)
         try:
             os_info = OsInfo.from_mapping(state.os)

@@ -110,11 +110,19 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
             return self._templar.template(value)
         return value
 
-    def _probe(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> Dict[str, Any]:
+    def _probe_settings(
+        self, args: Mapping[str, Any], task_vars: Mapping[str, Any]
+    ) -> Tuple[str, int, float]:
+        """Address, port and timeout of the probe; fails on a bad option before any work."""
         address, port = self._probe_target(args, task_vars)
-        timeout = float(args.get("probe_timeout") or 3.0)
+        raw = args.get("probe_timeout")
+        timeout = 3.0 if raw is None else float(raw)
         if timeout <= 0 or timeout > 60:
-            raise TaskFailed("probe_timeout must be above 0 and at most 60 seconds")
+            raise TaskFailed(f"probe_timeout must be above 0 and at most 60 seconds, got {raw}")
+        return address, port, timeout
+
+    def _probe(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> Dict[str, Any]:
+        address, port, timeout = self._probe_settings(args, task_vars)
         result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
         return result
 
