@@ -34,7 +34,7 @@ def test_gate_blocks_server_signing_and_names_the_clients(
     failure = next(line for line in run.stdout.splitlines() if line.startswith("fatal: [ms2025]"))
     assert "audit-first gate" in failure
     assert "10.20.0.15 (2 events)" in failure
-    assert "PRINTER-07 (1 events)" in failure
+    assert "PRINTER-07 (1 event)" in failure
 
     server_require_writes = {
         host: [
