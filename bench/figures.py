@@ -101,6 +101,18 @@ def fleet_rows(fleet: Dict[str, Any]) -> List[Row]:
     return rows
 
 
+def concurrency_line(fleet: Dict[str, Any]) -> str:
+    c = fleet.get("concurrency")
+    if not c:
+        return "Enforce across the whole fleet: not run."
+    verdict = "every host completed" if c["completed"] else "NOT every host completed"
+    return (
+        f"Enforce playbook across {c['hosts']} hosts with forks {c['forks']}: "
+        f"{c['wall_s']:.1f} s, {verdict}; hosts whose lab state differs from their report row: "
+        f"{c['mismatched_count']}."
+    )
+
+
 FLEET_HEADER: Row = [
     "hosts",
     "forks",

@@ -9,6 +9,7 @@ other directly, so that they see the same load on a shared machine.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Dict, List, Sequence
@@ -16,8 +17,10 @@ from typing import Any, Dict, List, Sequence
 import yaml
 from ansible_run import run_playbook
 
+from lab.client import LabClient
 from lab.fleet import generate_fleet
 from lab.lifecycle import running_lab
+from lab.model import HostModel
 
 RUNS = [
     ("raw_floor", "raw_floor.yml"),
@@ -27,7 +30,11 @@ RUNS = [
 
 
 def measure(
-    workdir: Path, sizes: Sequence[int], forks_list: Sequence[int], playbook_sizes: Sequence[int]
+    workdir: Path,
+    sizes: Sequence[int],
+    forks_list: Sequence[int],
+    playbook_sizes: Sequence[int],
+    enforce_check: bool = True,
 ) -> Dict[str, Any]:
     biggest = max(sizes)
     fleet = generate_fleet(biggest)
@@ -62,7 +69,73 @@ def measure(
                         row[key]["x_floor"] = round(row[key]["wall_s"] / floor, 2)
                 row["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
                 rows.append(row)
-    return {"fleet": f"lab gen-fleet {biggest} (shared smbd)", "rows": rows, "target_x_floor": 1.3}
+        concurrency = (
+            enforce_matches_report(lab, workdir / "enforce", max(forks_list))
+            if enforce_check
+            else None
+        )
+    return {
+        "fleet": f"lab gen-fleet {biggest} (shared smbd)",
+        "rows": rows,
+        "target_x_floor": 1.3,
+        "concurrency": concurrency,
+    }
+
+
+# Setting name -> (side, Get-Smb*Configuration property), as the lab names them.
+CONFIG_PROPERTY = {
+    "server_require": ("server", "RequireSecuritySignature"),
+    "server_enable": ("server", "EnableSecuritySignature"),
+    "client_require": ("client", "RequireSecuritySignature"),
+    "client_enable": ("client", "EnableSecuritySignature"),
+    "audit_unsigned_clients": ("server", "AuditClientDoesNotSupportSigning"),
+    "audit_unsigned_servers": ("client", "AuditServerDoesNotSupportSigning"),
+}
+
+
+def enforce_matches_report(lab: LabClient, workdir: Path, forks: int) -> Dict[str, Any]:
+    """The issue's concurrency check at full size (the test suite runs it on 50 hosts): enforce
+    across the whole fleet, then compare every host's lab state with its report row."""
+    run = run_playbook(
+        "winhardening.smb.enforce",
+        lab.inventory,
+        workdir,
+        forks=forks,
+        extra_args=["-e", f"smb_signing_report_dir={workdir / 'report'}"],
+    )
+    names = lab.hosts()
+    completed = run.rc == 0 and _all_ok(run.stdout, len(names))
+    report_file = workdir / "report" / "smb_signing_report.json"
+    rows = (
+        {r["host"]: r for r in json.loads(report_file.read_text())["hosts"]}
+        if report_file.exists()
+        else {}
+    )
+    mismatched: List[str] = []
+    for host in names:
+        model = HostModel.from_json(lab.model(host))
+        row = rows.get(host)
+        if row is None:
+            mismatched.append(f"{host}: not in the report")
+            continue
+        for name, (side, prop) in CONFIG_PROPERTY.items():
+            reported = row["settings"][name]["value"]
+            if prop in model.properties(side) and reported != model.config_value(side, prop):
+                mismatched.append(f"{host}: {name}")
+        if (row.get("wire") or {}).get("signing_required") != model.server_requires_signing:
+            mismatched.append(f"{host}: wire")
+    print(
+        f"   {len(names):>4} hosts, forks {forks:>2}: enforce {run.wall_s:7.2f} s, "
+        f"completed={completed}, hosts whose state differs from the report: {len(mismatched)}"
+    )
+    return {
+        "hosts": len(names),
+        "forks": forks,
+        "wall_s": round(run.wall_s, 2),
+        "completed": completed,
+        "mismatched": mismatched[:20],
+        "mismatched_count": len(mismatched),
+    }
 
 
 def _all_ok(stdout: str, size: int) -> bool:

@@ -9,6 +9,7 @@ from figures import (
     FLEET_HEADER,
     PROBE_HEADER,
     WIRE_HEADER,
+    concurrency_line,
     fleet_rows,
     markdown_table,
     probe_rows,
@@ -84,6 +85,8 @@ def render(
             f"{fleet['target_x_floor']}x the floor.",
             "",
             markdown_table(FLEET_HEADER, fleet_rows(fleet)),
+            "",
+            concurrency_line(fleet),
             "",
         ]
     parts += ["## Wire probe against nmap", ""]

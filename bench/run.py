@@ -5,7 +5,7 @@ figure with its ratio, writes bench/results/winrm.json and fleet.json (the probe
 writes probe.json), and regenerates docs/performance.md with the machine's description.
 
 Usage: python bench/run.py [--only winrm,fleet,probe] [--sizes 50,200] [--forks 20,50]
-       [--playbook-sizes 50,200] [--probe-rounds 3]
+       [--playbook-sizes 50,200] [--probe-rounds 1] [--no-enforce-check]
 Every run goes to the lab on 127.0.0.0/8; the conventional comparison needs ansible.windows,
 which this script installs into .venv-bench the first time (pip, the `ansible` package).
 """
@@ -67,7 +67,12 @@ def main() -> int:
         default=None,
         help="sizes at which the audit playbook is timed too (default: every size)",
     )
-    parser.add_argument("--probe-rounds", type=int, default=3)
+    parser.add_argument("--probe-rounds", type=int, default=1)
+    parser.add_argument(
+        "--no-enforce-check",
+        action="store_true",
+        help="skip the enforce run across the whole fleet (state vs report)",
+    )
     args = parser.parse_args()
     sections = set(args.only.split(","))
     _link_collection()
@@ -95,10 +100,12 @@ def main() -> int:
                 args.sizes,
                 args.forks,
                 args.playbook_sizes if args.playbook_sizes is not None else args.sizes,
+                enforce_check=not args.no_enforce_check,
             )
             fleet["machine"] = desc
             _write("fleet", fleet)
             print(figures.text_table(figures.FLEET_HEADER, figures.fleet_rows(fleet)), flush=True)
+            print(figures.concurrency_line(fleet), flush=True)
         if "probe" in sections:
             probe = probe_figures.measure(args.probe_rounds)
             rows = figures.probe_rows(probe)
