@@ -150,3 +150,17 @@ def test_apply_rejects_non_boolean_values() -> None:
     outcome = ops.run(host("windows_server_2019", 3), script)
     assert outcome.rc == 1
     assert "must be true or false" in outcome.stderr
+
+
+def test_fleet_event_time_counts_back_from_now() -> None:
+    import datetime
+
+    from lab.fleet import event_time
+
+    assert event_time("2026-11-22T00:00:00Z") == "2026-11-22T00:00:00Z"
+    moment = datetime.datetime.strptime(event_time("-2d"), "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc
+    )
+    age = datetime.datetime.now(datetime.timezone.utc) - moment
+    assert datetime.timedelta(days=2) - datetime.timedelta(minutes=1) < age
+    assert age < datetime.timedelta(days=2, minutes=1)
