@@ -229,17 +229,17 @@ relay_list:
   sample: ["10.0.10.7:445", "[2001:db8::25]:445"]
 """
 
-from typing import Any, Dict, List  # noqa: E402
+from typing import Any, Dict, List
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import (  # noqa: E402
+from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import (
     ERROR_KINDS,
     ProbeResult,
     format_endpoint,
     probe_many,
 )
-from ansible_collections.winhardening.smb.plugins.module_utils.smb_targets import (  # noqa: E402
+from ansible_collections.winhardening.smb.plugins.module_utils.smb_targets import (
     TargetError,
     expand_targets,
 )
