@@ -1,14 +1,15 @@
 """The enforce playbook across a 50-host fleet with forks 50: check mode, concurrency, idempotence.
 
 Concurrency is scaled from the issue's 200 hosts to the 50 of the check-mode fleet: on the
-shared 2-core machine one `winhardening.smb.enforce` run over 50 lab hosts takes about 35 s idle
-and 100 s under load (measured), so 200 hosts (about 4x that, three runs) would not fit the
-suite's ~4 minutes. The 200-host run with forks 50 is in `make bench` (bench/fleet_time.py),
-which checks the same thing: every host completes and its lab state matches its report.
+shared 2-core machine one `winhardening.smb.enforce` run over 50 lab hosts with forks 50 took
+80 to 100 s (measured with a load average near 9 from other work), and over 200 hosts about 4x
+that, so two 200-host runs would not fit the suite's ~4 minutes. The 200-host run with forks 50
+is in `make bench` (bench/fleet_time.py), which checks the same thing: every host completes
+and its lab state matches its report.
 
-One module-scoped fixture runs, in order: the enforce module in check mode (one task per host:
-the role in check mode only adds read-only tasks around it, and twice the time), the enforce
-playbook, the enforce playbook again; the lab's records are read between runs.
+One module-scoped fixture runs, in order: the enforce module in check mode (one task per
+host; the role in check mode only adds read-only tasks around it, at the cost of a third role
+run), the enforce playbook, the enforce playbook again; the lab's records are read between runs.
 """
 
 from __future__ import annotations
