@@ -36,3 +36,27 @@ if str(COLLECTIONS_ROOT) not in sys.path:
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config.option, "ansible_unit_inject_only"):
         config.option.ansible_unit_inject_only = True
+
+
+@pytest.fixture(autouse=True)
+def _inheritable_stdio() -> None:
+    """Give every test standard descriptors that child processes inherit.
+
+    An in-process Ansible run (pytest-ansible's fixtures) leaves descriptors 0-2 marked
+    close-on-exec in the pytest process, so every ansible-playbook started after it begins with
+    no descriptor 0, and ansible-core 2.21's workers then die with "Could not detach from
+    stdio". CI may also start the suite with no standard input at all.
+    """
+    try:
+        os.fstat(0)
+    except OSError:
+        fd = os.open(os.devnull, os.O_RDONLY)
+        if fd != 0:
+            os.dup2(fd, 0)
+            os.close(fd)
+    for fd in (0, 1, 2):
+        try:
+            if not os.get_inheritable(fd):
+                os.set_inheritable(fd, True)
+        except OSError:
+            continue
