@@ -5,12 +5,13 @@ guard. One round trip when nothing changes; two (read, then write plus read-back
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional
+from functools import partial
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
-from ansible_collections.winhardening.smb.plugins.module_utils import baselines, compliance
+from ansible_collections.winhardening.smb.plugins.module_utils import compliance
+from ansible_collections.winhardening.smb.plugins.module_utils.baselines import validate_custom
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import (
     SETTING_NAMES,
     SETTINGS,
@@ -31,21 +32,39 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
 from ansible_collections.winhardening.smb.plugins.plugin_utils._facts import (
     SOURCE_GPO,
     SettingView,
+    build_facts,
     current_values,
-    observed_facts,
+    events_facts,
     setting_views,
 )
+from ansible_collections.winhardening.smb.plugins.plugin_utils._gate import GateClosed, check_gate
+from ansible_collections.winhardening.smb.plugins.plugin_utils._overrides import (
+    OVERRIDE_ARGS,
+    check_overrides,
+    wanted_values,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._scripts import APPLY
+from ansible_collections.winhardening.smb.plugins.plugin_utils._since import parse_since
 from ansible_collections.winhardening.smb.plugins.plugin_utils._target_state import (
     ApplyOutcome,
     ProtocolError,
+    TargetState,
     parse_apply,
+)
+from ansible_collections.winhardening.smb.plugins.plugin_utils._verify import (
+    problems_after_enforce,
 )
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     **{name: {"type": "bool"} for name in SETTING_NAMES},
     "baseline": {"type": "str", "choices": BASELINE_CHOICES},
     **BASELINE_ARGS,
+    **OVERRIDE_ARGS,
+    "apply": {"type": "str", "default": "all", "choices": ["all", "audit_settings", "none"]},
+    "require_clean_audit": {"type": "bool", "default": False},
+    "audit_events_since": {"type": "str"},
+    "max_audit_events": {"type": "int", "default": 50},
+    "verify": {"type": "bool", "default": False},
     "on_gpo_conflict": {"type": "str", "default": "warn", "choices": ["warn", "fail", "ignore"]},
     "allow_weakening": {"type": "bool", "default": False},
     **PROBE_ARGS,
@@ -61,6 +80,12 @@ AUDIT_AVAILABILITY = {
     ),
     "audit_unsigned_servers": "Windows Server 2025 and Windows 11 24H2 add it",
 }
+AUDIT_SETTINGS = ("audit_unsigned_clients", "audit_unsigned_servers")
+# After a write, a probe that gets no answer asks again after these pauses (1.75 s at most): the
+# SMB server may be taking up its new settings (the lab restarts a shared smbd to do so).
+PROBE_RETRY_DELAYS = (0.25, 0.5, 1.0)
+# The gate reads the audit log this far back when audit_events_since is not given.
+DEFAULT_GATE_WINDOW = "7d"
 
 # Group Policy re-applies what it owns: security policy at least every 16 hours even when no GPO
 # changed (KB 277543, "Changes to security policy settings may not take effect"), and background
@@ -84,7 +109,11 @@ def _label(value: Optional[bool]) -> str:
 
 
 class ActionModule(SmbSigningActionBase):
-    """Plan from one read, refuse or warn before writing, then write and judge the read-back."""
+    """Plan from one read, refuse or warn before writing, then write and judge the read-back.
+
+    The facts of the state after the run come from that one read, the apply script's
+    read-back and the wire probe: a caller needs no second read to verify.
+    """
 
     def run(
         self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None
@@ -92,42 +121,129 @@ class ActionModule(SmbSigningActionBase):
         task_vars = task_vars or {}
         result: Dict[str, Any] = super().run(tmp, task_vars)
         del tmp
-        _dummy, args = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC,
-            required_if=[("baseline", "custom", ["custom_baseline"])],
-        )
-        host = self._host_name(task_vars)
+        mode = "enforce"
         try:
-            result.update(self._enforce(host, args, task_vars))
+            _dummy, args = self.validate_argument_spec(
+                argument_spec=ARGUMENT_SPEC,
+                required_if=[
+                    (
+                        "baseline",
+                        "custom",
+                        ["custom_baseline", "profile_overrides", "overrides"],
+                        True,
+                    )
+                ],
+            )
+        except AnsibleActionFail as exc:
+            # A caller that keeps going on failure (the role's report) still learns why.
+            result.update(failed=True, msg=exc.message, failure=exc.message, mode=mode)
+            return result
+        if args["apply"] != "all":
+            mode = "audit"
+        host = self._host_name(task_vars)
+        outcome: Dict[str, Any] = {
+            "mode": mode,
+            "profile": None,
+            "desired": {},
+            "changes": [],
+            "blocked": None,
+            "failure": None,
+        }
+        result.update(outcome)
+        try:
+            result.update(self._enforce(host, args, task_vars, result))
         except TaskFailed as exc:
             result.update(exc.to_result())
+            # A host the gate alone stopped is "blocked" (its message under blocked), not failed.
+            gate_only = result["blocked"] and exc.result.get("problems") == []
+            result["failure"] = None if gate_only else exc.msg
         return result
 
     # -- planning ------------------------------------------------------------------------------
+
+    def _options(self, args: Mapping[str, Any]) -> Optional[str]:
+        """Checks the options that need more than their type; the audit window as UTC text."""
+        if args.get("custom_baseline") is not None and args.get("baseline") != "custom":
+            raise TaskFailed("custom_baseline is only used with baseline: custom")
+        try:
+            if args.get("custom_baseline") is not None:
+                validate_custom(args["custom_baseline"])
+        except ValueError as exc:
+            raise TaskFailed(f"custom_baseline: {exc}") from None
+        try:
+            check_overrides(args)
+        except ValueError as exc:
+            raise TaskFailed(str(exc)) from None
+        explicit = [n for n in SETTING_NAMES if args.get(n) is not None]
+        if args["apply"] != "all" and explicit:
+            raise TaskFailed(
+                "apply: {} does not write {}; leave them out or use apply: all".format(
+                    args["apply"], ", ".join(explicit)
+                )
+            )
+        max_events = args["max_audit_events"]
+        if not 1 <= max_events <= 1000:
+            raise TaskFailed(f"max_audit_events must be from 1 to 1000, got {max_events}")
+        window = args.get("audit_events_since")
+        if window is None and args["require_clean_audit"]:
+            window = DEFAULT_GATE_WINDOW
+        try:
+            return parse_since(window)
+        except ValueError as exc:
+            raise TaskFailed(f"{exc}{self._origin('audit_events_since')}") from None
+
+    def _origin(self, option: str) -> str:
+        """' (from {{ var }})' when the option's value came from a template, so that an error
+        names the variable the user set (the role's smb_signing_audit_window) too."""
+        get_ds = getattr(self._task, "get_ds", None)
+        ds = get_ds() if callable(get_ds) else None
+        if not isinstance(ds, Mapping):
+            return ""
+        # The task's data as written: its arguments sit under the action's name (or "args").
+        for value in ds.values():
+            raw = value.get(option) if isinstance(value, Mapping) else None
+            if isinstance(raw, str) and "{{" in raw:
+                return f" (from {raw.strip()})"
+        return ""
+
+    def _wanted(
+        self, host: str, args: Mapping[str, Any], profile: str
+    ) -> Dict[str, Optional[bool]]:
+        """The baseline's values for the profile, then the overrides, then the options given."""
+        try:
+            wanted = wanted_values(
+                args.get("baseline") or "custom",
+                profile,
+                args.get("custom_baseline"),
+                args.get("profile_overrides"),
+                args.get("overrides"),
+            )
+        except ValueError as exc:
+            what = "custom_baseline" if args.get("custom_baseline") is not None else "baseline"
+            raise TaskFailed(f"{host}: {what}: {exc}") from None
+        wanted.update({n: args[n] for n in SETTING_NAMES if args.get(n) is not None})
+        return wanted
 
     def _desired(
         self,
         host: str,
         args: Mapping[str, Any],
-        profile: str,
+        wanted: Mapping[str, Optional[bool]],
         views: Mapping[str, SettingView],
         warnings: List[str],
     ) -> Dict[str, Optional[bool]]:
-        """The baseline's values (if any), overridden by the options given; unsupported audit
-        settings fail when asked for by name and are skipped with a warning when a baseline
-        asks for them."""
-        desired: Dict[str, Optional[bool]] = {name: None for name in SETTING_NAMES}
-        baseline = args.get("baseline")
-        custom = args.get("custom_baseline")
-        if custom is not None and baseline != "custom":
-            raise TaskFailed("custom_baseline is only used with baseline: custom")
-        if baseline:
-            try:
-                desired.update(baselines.desired_values(baseline, profile, custom))
-            except ValueError as exc:
-                what = "custom_baseline" if custom is not None else "baseline"
-                raise TaskFailed(f"{what}: {exc}") from None
-        explicit = {name: args[name] for name in SETTING_NAMES if args.get(name) is not None}
+        """What to write: the wanted values the host has. Unsupported audit settings fail when
+        asked for by name and are skipped with a warning when a baseline or override asks."""
+        if args["apply"] == "none":
+            return {name: None for name in SETTING_NAMES}
+        if args["apply"] == "audit_settings":
+            # Turn the audit settings on where the OS has them; nothing else is written.
+            return {
+                name: (True if name in AUDIT_SETTINGS and views[name].supported else None)
+                for name in SETTING_NAMES
+            }
+        desired: Dict[str, Optional[bool]] = dict(wanted)
+        explicit = {name for name in SETTING_NAMES if args.get(name) is not None}
         for name, view in views.items():
             if view.supported:
                 continue
@@ -140,12 +256,17 @@ class ActionModule(SmbSigningActionBase):
                 )
             if desired.get(name) is not None:
                 warnings.append(
-                    f"{host}: skipping {name} from baseline {baseline}: this host's "
-                    f"{view.setting.cmdlet} has no -{view.setting.cmdlet_property} parameter "
-                    f"({AUDIT_AVAILABILITY[name]})"
+                    "{}: skipping {} from baseline {}: this host's {} has no -{} parameter "
+                    "({})".format(
+                        host,
+                        name,
+                        args.get("baseline") or "custom",
+                        view.setting.cmdlet,
+                        view.setting.cmdlet_property,
+                        AUDIT_AVAILABILITY[name],
+                    )
                 )
                 desired[name] = None
-        desired.update(explicit)
         return desired
 
     def _gpo_conflicts(
@@ -185,22 +306,42 @@ class ActionModule(SmbSigningActionBase):
     # -- the task ------------------------------------------------------------------------------
 
     def _enforce(
-        self, host: str, args: Mapping[str, Any], task_vars: Mapping[str, Any]
+        self,
+        host: str,
+        args: Mapping[str, Any],
+        task_vars: Mapping[str, Any],
+        outcome: Dict[str, Any],
     ) -> Dict[str, Any]:
         warnings: List[str] = []
         if args["probe"]:
             # The probe runs after the writes: a bad probe option found only then would fail
             # the task with the writes applied and unreported.
             self._probe_settings(args, task_vars)
-        state = self._read_state(host)
+        since = self._options(args)
+        state = self._read_state(host, since, args["max_audit_events"])
         try:
             os_info = OsInfo.from_mapping(state.os)
             profile = profile_for_domain_role(state.domain_role)
         except ValueError as exc:
             raise TaskFailed(f"{host}: {exc}") from None
+        outcome["profile"] = profile
         views = setting_views(state, os_info, profile)
-        desired = self._desired(host, args, profile, views, warnings)
+        wanted = self._wanted(host, args, profile)
+        # The facts judge against every wanted value (an unsupported one is simply not judged).
+        judged = wanted
+        outcome["desired"] = {
+            n: v for n, v in wanted.items() if v is not None and views[n].supported
+        }
+        facts_of = partial(self._facts, state=state, args=args, since=since, judged=judged)
+        # Facts of the state as read, attached to any refusal, so a report still shows the host.
+        facts = facts_of(probe=None, written=None)
+        outcome["ansible_facts"] = {"smb_signing": facts}
+        desired = self._desired(host, args, wanted, views, warnings)
         current = current_values(views)
+        gate = self._gate(host, args=args, desired=desired, views=views, since=since, state=state)
+        if gate is not None:
+            desired["server_require"] = None
+            outcome["blocked"] = gate.to_dict()
         plan = compliance.plan_changes(current, desired, args["allow_weakening"])
         if plan.refused:
             raise TaskFailed(
@@ -227,15 +368,135 @@ class ActionModule(SmbSigningActionBase):
         }
         after: Dict[str, Optional[bool]] = dict(current)
         after.update(planned)
-        if plan.changed and not self._task.check_mode:
-            outcome = self._apply(host, plan)
-            after = self._read_back(host, plan, outcome, current, warnings)
+        applied = plan.changed and not self._task.check_mode
+        not_applied: List[Dict[str, Any]] = []
+        if applied:
+            outcome_apply = self._apply(host, plan)
+            after, not_applied = self._read_back(plan, outcome_apply, current)
+        probe = None
+        if args["probe"] and (applied or args["verify"]):
+            probe = self._probe(args, task_vars, PROBE_RETRY_DELAYS if applied else ())
+        written = {c.name: after[c.name] for c in plan.changes} if applied else None
+        facts = facts_of(probe=probe, written=written)
+        outcome["ansible_facts"] = {"smb_signing": facts}
+        out["observed"] = facts["observed"]
+        warnings.extend(facts["warnings"])
+        out["settings"] = self._settings_result(desired, current, after, views)
+        outcome["changes"] = [n for n, v in out["settings"].items() if v["changed"]]
+        managed = [s for s in SETTINGS if desired.get(s.name) is not None]
+        out["diff"] = {
+            "before_header": f"{host} (before)",
+            "after_header": f"{host} (after)",
+            "before": {s.display_name: _label(current[s.name]) for s in managed},
+            "after": {s.display_name: _label(after[s.name]) for s in managed},
+        }
+        out["compliant"] = facts["compliant"]
+        if not_applied:
+            failed_names = {n["name"] for n in not_applied}
+            out["changed"] = len(not_applied) < len(plan.changes)
+            raise TaskFailed(
+                _not_applied_msg(host, plan, not_applied),
+                applied=[c.name for c in plan.changes if c.name not in failed_names],
+                not_applied=not_applied,
+                warnings=warnings,
+                **out,
+            )
+        self._finish(
+            host, args=args, facts=facts, judged=judged, gate=gate, out=out, warnings=warnings
+        )
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
+    def _facts(
+        self,
+        *,
+        state: TargetState,
+        args: Mapping[str, Any],
+        since: Optional[str],
+        judged: Mapping[str, Optional[bool]],
+        probe: Optional[Mapping[str, Any]],
+        written: Optional[Mapping[str, Optional[bool]]],
+    ) -> Dict[str, Any]:
+        return build_facts(
+            state,
+            baseline=args.get("baseline") or "custom",
+            custom=None,
+            events_since=since,
+            probe=probe,
+            written=written,
+            desired=judged,
+        )
+
+    def _gate(
+        self,
+        host: str,
+        *,
+        args: Mapping[str, Any],
+        desired: Mapping[str, Optional[bool]],
+        views: Mapping[str, SettingView],
+        since: Optional[str],
+        state: TargetState,
+    ) -> Optional[GateClosed]:
+        """Closed only when the run would turn server_require on and the log forbids it."""
+        if not args["require_clean_audit"] or desired.get("server_require") is not True:
+            return None
+        if views["server_require"].value is True:
+            return None
+        window = args.get("audit_events_since") or DEFAULT_GATE_WINDOW
+        return check_gate(
+            host,
+            events=events_facts(since, state.events),
+            auditing_on=views["audit_unsigned_clients"].value,
+            window=window,
+        )
+
+    def _finish(
+        self,
+        host: str,
+        *,
+        args: Mapping[str, Any],
+        facts: Mapping[str, Any],
+        judged: Mapping[str, Optional[bool]],
+        gate: Optional[GateClosed],
+        out: Dict[str, Any],
+        warnings: List[str],
+    ) -> None:
+        """Fail the host when the gate withheld server signing or, with verify, when it is
+        still not compliant; both after the other settings were written."""
+        problems: List[str] = []
+        if args["verify"] and args["apply"] == "all" and not self._task.check_mode:
+            skip = ["server_require"] if gate is not None else []
+            problems, wire_warnings = problems_after_enforce(
+                facts, judged.get("server_require"), skip
+            )
             if args["probe"]:
-                probe = self._probe(args, task_vars)
-                observed = observed_facts(probe, _with_values(views, after))
-                out["observed"] = observed
-                if observed and observed["agrees_with_config"] is False:
-                    warnings.append("{}: {}".format(host, observed["message"]))
+                warnings.extend(f"{host}: {w}" for w in wire_warnings)
+        if gate is None and not problems:
+            return
+        parts = []
+        if gate is not None:
+            parts.append(gate.message)
+        if problems:
+            parts.append(f"{host}: still not compliant after enforce: " + "; ".join(problems))
+        written = [n for n, v in out["settings"].items() if v["changed"]]
+        verb = "would be written" if self._task.check_mode else "were written"
+        parts.append(
+            "The other settings {}: {}.".format(verb, ", ".join(written) or "none needed")
+            if gate is not None
+            else ""
+        )
+        raise TaskFailed(
+            " ".join(p for p in parts if p), problems=problems, warnings=warnings, **out
+        )
+
+    @staticmethod
+    def _settings_result(
+        desired: Mapping[str, Optional[bool]],
+        current: Mapping[str, Optional[bool]],
+        after: Mapping[str, Optional[bool]],
+        views: Mapping[str, SettingView],
+    ) -> Dict[str, Any]:
         settings: Dict[str, Any] = {}
         for name in SETTING_NAMES:
             gpo = views[name].gpo
@@ -248,17 +509,7 @@ class ActionModule(SmbSigningActionBase):
                 "source": views[name].source,
                 "gpo": gpo.to_dict() if gpo else None,
             }
-        out["settings"] = settings
-        managed = [s for s in SETTINGS if desired.get(s.name) is not None]
-        out["diff"] = {
-            "before_header": f"{host} (before)",
-            "after_header": f"{host} (after)",
-            "before": {s.display_name: _label(current[s.name]) for s in managed},
-            "after": {s.display_name: _label(after[s.name]) for s in managed},
-        }
-        if warnings:
-            out["warnings"] = warnings
-        return out
+        return settings
 
     def _apply(self, host: str, plan: compliance.Plan) -> ApplyOutcome:
         try:
@@ -283,26 +534,21 @@ class ActionModule(SmbSigningActionBase):
                 stdout=output.stdout[:4000],
             ) from None
 
+    @staticmethod
     def _read_back(
-        self,
-        host: str,
         plan: compliance.Plan,
         outcome: ApplyOutcome,
         current: Mapping[str, Optional[bool]],
-        warnings: List[str],
-    ) -> Dict[str, Optional[bool]]:
-        """The values after the write, judged from the read-back alone."""
+    ) -> Tuple[Dict[str, Optional[bool]], List[Dict[str, Any]]]:
+        """The values after the write, judged from the read-back alone, and what did not apply."""
         after: Dict[str, Optional[bool]] = dict(current)
         errors = {(r.side, r.property): r.error for r in outcome.results if not r.ok}
-        applied: List[str] = []
         not_applied: List[Dict[str, Any]] = []
         for change in plan.changes:
             s = setting(change.name)
             seen = outcome.config(s.side).get(s.cmdlet_property)
             after[change.name] = seen
-            if seen == change.after:
-                applied.append(change.name)
-            else:
+            if seen != change.after:
                 not_applied.append(
                     {
                         "name": change.name,
@@ -311,29 +557,22 @@ class ActionModule(SmbSigningActionBase):
                         "error": errors.get((s.side, s.cmdlet_property)),
                     }
                 )
-        if not_applied:
-            detail = "; ".join(
-                "{} (wanted {}, read back {}{})".format(
-                    n["name"],
-                    _label(n["wanted"]),
-                    _label(n["read_back"]),
-                    ": " + n["error"] if n["error"] else "",
-                )
-                for n in not_applied
-            )
-            raise TaskFailed(
-                f"{host}: {len(not_applied)} of {len(plan.changes)} changes did not apply: "
-                f"{detail}. Applied: {', '.join(applied) or 'none'}.",
-                changed=bool(applied),
-                applied=applied,
-                not_applied=not_applied,
-                warnings=warnings,
-            )
-        return after
+        return after, not_applied
 
 
-def _with_values(
-    views: Mapping[str, SettingView], values: Mapping[str, Optional[bool]]
-) -> Dict[str, SettingView]:
-    """Views carrying the read-back values, so the wire check compares against the new state."""
-    return {name: replace(view, value=values.get(name)) for name, view in views.items()}
+def _not_applied_msg(host: str, plan: compliance.Plan, not_applied: List[Dict[str, Any]]) -> str:
+    failed = {n["name"] for n in not_applied}
+    applied = [c.name for c in plan.changes if c.name not in failed]
+    detail = "; ".join(
+        "{} (wanted {}, read back {}{})".format(
+            n["name"],
+            _label(n["wanted"]),
+            _label(n["read_back"]),
+            ": " + n["error"] if n["error"] else "",
+        )
+        for n in not_applied
+    )
+    return (
+        f"{host}: {len(not_applied)} of {len(plan.changes)} changes did not apply: "
+        f"{detail}. Applied: {', '.join(applied) or 'none'}."
+    )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+from ansible.errors import AnsibleActionFail
+
 from ansible_collections.winhardening.smb.plugins.module_utils.baselines import (
     validate_custom,
 )
@@ -17,11 +19,16 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
     TaskFailed,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._facts import build_facts
+from ansible_collections.winhardening.smb.plugins.plugin_utils._overrides import (
+    OVERRIDE_ARGS,
+    check_overrides,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._since import parse_since
 
 ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "baseline": {"type": "str", "default": "cis", "choices": BASELINE_CHOICES},
     **BASELINE_ARGS,
+    **OVERRIDE_ARGS,
     **PROBE_ARGS,
     "audit_events_since": {"type": "str"},
     "max_audit_events": {"type": "int", "default": 50},
@@ -37,13 +44,32 @@ class ActionModule(SmbSigningActionBase):
         task_vars = task_vars or {}
         result: Dict[str, Any] = super().run(tmp, task_vars)
         del tmp
-        _dummy, args = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC,
-            required_if=[("baseline", "custom", ["custom_baseline"])],
-        )
+        # What the task did, in the same keys as win_smb_signing's, so that a caller (the role)
+        # can hand either result to the report.
+        result.update(mode="audit", profile=None, desired={}, changes=[], blocked=None)
+        result["failure"] = None
+        try:
+            _dummy, args = self.validate_argument_spec(
+                argument_spec=ARGUMENT_SPEC,
+                required_if=[
+                    (
+                        "baseline",
+                        "custom",
+                        ["custom_baseline", "profile_overrides", "overrides"],
+                        True,
+                    )
+                ],
+            )
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=exc.message, failure=exc.message)
+            return result
         host = self._host_name(task_vars)
         try:
             custom = self._custom(args)
+            try:
+                check_overrides(args)
+            except ValueError as exc:
+                raise TaskFailed(str(exc)) from None
             max_events = args["max_audit_events"]
             if not 1 <= max_events <= 1000:
                 raise TaskFailed(f"max_audit_events must be from 1 to 1000, got {max_events}")
@@ -60,13 +86,22 @@ class ActionModule(SmbSigningActionBase):
                     custom=custom,
                     events_since=since,
                     probe=probe,
+                    profile_overrides=args.get("profile_overrides"),
+                    overrides=args.get("overrides"),
                 )
             except ValueError as exc:
                 raise TaskFailed(f"{host}: {exc}") from None
         except TaskFailed as exc:
             result.update(exc.to_result())
+            result["failure"] = exc.msg
             return result
         result["changed"] = False
+        result["profile"] = facts["profile"]
+        result["desired"] = {
+            name: s["expected"]
+            for name, s in facts["settings"].items()
+            if s["supported"] and s["expected"] is not None
+        }
         result["ansible_facts"] = {"smb_signing": facts}
         if facts["warnings"]:
             result["warnings"] = list(facts["warnings"])

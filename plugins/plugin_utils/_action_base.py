@@ -7,6 +7,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ansible.plugins.action import ActionBase
@@ -121,9 +122,21 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
             raise TaskFailed(f"probe_timeout must be above 0 and at most 60 seconds, got {raw}")
         return address, port, timeout
 
-    def _probe(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> Dict[str, Any]:
+    def _probe(
+        self,
+        args: Mapping[str, Any],
+        task_vars: Mapping[str, Any],
+        retry_delays: Tuple[float, ...] = (),
+    ) -> Dict[str, Any]:
+        """One SMB negotiate; retry_delays: pauses before asking again when nothing answered
+        (right after a write the server may still be taking up its new settings)."""
         address, port, timeout = self._probe_settings(args, task_vars)
         result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
+        for delay in retry_delays:
+            if result.get("signing_required") is not None:
+                break
+            time.sleep(delay)
+            result = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
         return result
 
 

@@ -10,11 +10,10 @@ disagree about what is in force or who owns it. Schema: docs/facts-schema.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.winhardening.smb.plugins.module_utils import (
-    baselines,
     compliance,
     defaults,
     domain_role,
@@ -23,6 +22,7 @@ from ansible_collections.winhardening.smb.plugins.module_utils import (
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS, Setting
 from ansible_collections.winhardening.smb.plugins.module_utils.os_info import OsInfo
 
+from ._overrides import wanted_values
 from ._target_state import AuditLog, RegistryValue, RsopEntry, TargetState
 
 SCHEMA_VERSION = 1
@@ -194,7 +194,7 @@ def _reg_dict(value: Optional[RegistryValue]) -> Dict[str, Any]:
     return value.to_dict() if value is not None else {"present": False, "type": None, "data": None}
 
 
-def _events_facts(since: Optional[str], events: Optional[Mapping[str, AuditLog]]) -> Any:
+def events_facts(since: Optional[str], events: Optional[Mapping[str, AuditLog]]) -> Any:
     if since is None or events is None:
         return None
     out: Dict[str, Any] = {"since": since}
@@ -255,6 +255,30 @@ def observed_facts(
     return out
 
 
+def written_views(
+    views: Mapping[str, SettingView], written: Mapping[str, Optional[bool]]
+) -> Dict[str, SettingView]:
+    """The views after a write, from the apply script's read-back: no second read of the host.
+
+    The read-back is the cmdlets' own answer (value and cmdlet_value). A setting that was at its
+    OS default is set locally from then on; a GPO still owns what it owned. The registry fields
+    stay as the read before the write saw them: where each cmdlet stores each value is not
+    confirmed for the audit settings (reference: windows-smb-signing-facts, UNCONFIRMED).
+    """
+    out = dict(views)
+    for name, value in written.items():
+        view = views[name]
+        if value is None or not view.supported:
+            continue
+        out[name] = replace(
+            view,
+            value=value,
+            cmdlet_value=value,
+            source=SOURCE_GPO if view.source == SOURCE_GPO else SOURCE_LOCAL,
+        )
+    return out
+
+
 def build_facts(
     state: TargetState,
     *,
@@ -262,12 +286,23 @@ def build_facts(
     custom: Optional[Mapping[str, Any]],
     events_since: Optional[str],
     probe: Optional[Mapping[str, Any]],
+    profile_overrides: Optional[Mapping[str, Any]] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    written: Optional[Mapping[str, Optional[bool]]] = None,
+    desired: Optional[Mapping[str, Optional[bool]]] = None,
 ) -> Dict[str, Any]:
-    """``ansible_facts.smb_signing`` for one host (docs/facts-schema.md, version 1)."""
+    """``ansible_facts.smb_signing`` for one host (docs/facts-schema.md, version 1).
+
+    written: values a write in this task set (from its read-back), in place of those read.
+    desired: the values to judge against, when the caller has worked them out already.
+    """
     os_info = OsInfo.from_mapping(state.os)
     profile = domain_role.profile_for_domain_role(state.domain_role)
     views = setting_views(state, os_info, profile)
-    desired = baselines.desired_values(baseline, profile, custom)
+    if written:
+        views = written_views(views, written)
+    if desired is None:
+        desired = wanted_values(baseline, profile, custom, profile_overrides, overrides)
     current = current_values(views)
     verdicts = compliance.evaluate(
         current,
@@ -318,7 +353,7 @@ def build_facts(
                 "server": views["audit_unsigned_clients"].supported,
                 "client": views["audit_unsigned_servers"].supported,
             },
-            "events": _events_facts(events_since, state.events),
+            "events": events_facts(events_since, state.events),
         },
         "rsop": {"available": state.rsop.available, "error": state.rsop.error},
         "posture": posture(views),

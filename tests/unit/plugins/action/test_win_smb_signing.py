@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Dict
 
 import pytest
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.errors import AnsibleConnectionFailure
 from unit.plugins.action.action_harness import TASK_VARS, run_action
 from unit.plugins.plugin_utils.fake_windows import FakeHost
 
@@ -279,8 +279,12 @@ def test_probe_false_skips_the_wire_check(wire: Any) -> None:
 def test_bad_options_fail_naming_the_parameter(wire: Any, args: Any, name: str) -> None:
     host = FakeHost.captured("ms2019")
     wire(host)
-    with pytest.raises(AnsibleActionFail, match=name):
-        _run(host, args)
+    # A failed result, not an exception, so that a caller that carries on (the role's report)
+    # still gets the reason under "failure".
+    result = _run(host, args)
+    assert result["failed"] is True
+    assert name in result["msg"]
+    assert result["failure"] == result["msg"]
     assert host.ops == []
 
 
