@@ -81,9 +81,11 @@ AUDIT_AVAILABILITY = {
     "audit_unsigned_servers": "Windows Server 2025 and Windows 11 24H2 add it",
 }
 AUDIT_SETTINGS = ("audit_unsigned_clients", "audit_unsigned_servers")
-# After a write, a probe that gets no answer asks again after these pauses (1.75 s at most): the
-# SMB server may be taking up its new settings (the lab restarts a shared smbd to do so).
-PROBE_RETRY_DELAYS = (0.25, 0.5, 1.0)
+# A probe whose connection is refused or closed asks again after these pauses (7 s at most):
+# right after a write the SMB server may be taking up its new settings, and a lab fleet's shared
+# smbd restarts whenever another host's write moves it (with 50 hosts writing at once, often).
+# A filtered port times out and is not asked again.
+PROBE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 3.25)
 # The gate reads the audit log this far back when audit_events_since is not given.
 DEFAULT_GATE_WINDOW = "7d"
 
@@ -375,7 +377,7 @@ class ActionModule(SmbSigningActionBase):
             after, not_applied = self._read_back(plan, outcome_apply, current)
         probe = None
         if args["probe"] and (applied or args["verify"]):
-            probe = self._probe(args, task_vars, PROBE_RETRY_DELAYS if applied else ())
+            probe = self._probe(args, task_vars, PROBE_RETRY_DELAYS)
         written = {c.name: after[c.name] for c in plan.changes} if applied else None
         facts = facts_of(probe=probe, written=written)
         outcome["ansible_facts"] = {"smb_signing": facts}

@@ -35,6 +35,9 @@ PROBE_ARGS: Dict[str, Dict[str, Any]] = {
 
 BASELINE_CHOICES = list(BASELINES)
 
+# Probe errors worth asking again after a write: both come back at once, unlike a timeout.
+RETRIED_PROBE_ERRORS = ("refused", "closed")
+
 
 class TaskFailed(Exception):
     """Ends the task as failed with this message and extra result keys (no traceback)."""
@@ -128,12 +131,15 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
         task_vars: Mapping[str, Any],
         retry_delays: Tuple[float, ...] = (),
     ) -> Dict[str, Any]:
-        """One SMB negotiate; retry_delays: pauses before asking again when nothing answered
-        (right after a write the server may still be taking up its new settings)."""
+        """One SMB negotiate; retry_delays: pauses before asking again when the connection was
+        refused or closed (right after a write the server may still be taking up its new
+        settings). A timeout is not retried: a filtered port would only cost more timeouts."""
         address, port, timeout = self._probe_settings(args, task_vars)
         result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
         for delay in retry_delays:
             if result.get("signing_required") is not None:
+                break
+            if result.get("error") not in RETRIED_PROBE_ERRORS:
                 break
             time.sleep(delay)
             result = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()

@@ -154,3 +154,39 @@ def test_connection_failure_makes_the_host_unreachable(wire: Any) -> None:
     host.override["read_state"] = refuse
     with pytest.raises(AnsibleConnectionFailure):
         run_action(facts_mod, host, {})
+
+
+def test_overrides_shape_expected_and_compliance_without_a_second_read(wire: Any) -> None:
+    host = FakeHost.captured("ms2019")
+    wire(host)
+    result = run_action(
+        facts_mod,
+        host,
+        {
+            "baseline": "cis",
+            "profile_overrides": {"member_server": {"server_require": False}},
+            "overrides": {"client_enable": None},
+            "probe": False,
+        },
+    )
+    assert result.get("failed") is not True, result
+    assert host.ops == ["read_state"]
+    settings = result["ansible_facts"]["smb_signing"]["settings"]
+    assert settings["server_require"]["expected"] is False
+    assert settings["server_require"]["compliant"] is True
+    assert settings["client_enable"]["expected"] is True  # null keeps the baseline's value
+    assert result["profile"] == "member_server"
+    assert result["desired"]["server_require"] is False
+
+
+def test_baseline_custom_takes_its_values_from_the_overrides(wire: Any) -> None:
+    host = FakeHost.captured("ms2019")
+    wire(host)
+    result = run_action(
+        facts_mod,
+        host,
+        {"baseline": "custom", "overrides": {"client_require": True}, "probe": False},
+    )
+    settings = result["ansible_facts"]["smb_signing"]["settings"]
+    assert settings["client_require"]["expected"] is True
+    assert settings["server_require"]["expected"] is None

@@ -1,0 +1,190 @@
+"""win_smb_signing as the role drives it: overrides by profile and host, the audit-first gate,
+the verdict after enforcing and the facts of the state after the run, all without a re-read."""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import pytest
+from unit.plugins.action.action_harness import run_action
+from unit.plugins.plugin_utils.fake_windows import FakeHost
+
+from ansible_collections.winhardening.smb.plugins.action import win_smb_signing as mod
+
+ROLE_ARGS: Dict[str, Any] = {"baseline": "cis", "verify": True, "audit_events_since": "520w"}
+
+
+def _run(host: FakeHost, **args: Any) -> Dict[str, Any]:
+    return run_action(mod, host, {**ROLE_ARGS, **args})
+
+
+def test_enforce_is_two_round_trips_and_the_facts_show_the_state_after(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    probe = wire(host)
+    result = _run(host)
+    assert result.get("failed") is not True, result
+    assert host.ops == ["read_state", "apply"]
+    assert len(probe.calls) == 1
+    facts = result["ansible_facts"]["smb_signing"]
+    assert facts["settings"]["server_require"]["value"] is True
+    assert facts["settings"]["server_require"]["source"] == "local"
+    assert facts["compliant"] is True, facts["noncompliant"]
+    assert facts["observed"]["agrees_with_config"] is True
+    assert result["mode"] == "enforce"
+    assert result["profile"] == "member_server"
+    assert "server_require" in result["changes"]
+    assert result["failure"] is None
+    assert result["blocked"] is None
+
+
+def test_compliant_host_is_one_round_trip_and_still_checked_on_the_wire(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    probe = wire(host)
+    _run(host)
+    host.calls.clear()
+    probe.calls.clear()
+    again = _run(host)
+    assert again["changed"] is False
+    assert host.ops == ["read_state"]
+    assert len(probe.calls) == 1
+
+
+def test_profile_and_host_overrides_apply_after_the_profile_is_read(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    wire(host)
+    result = _run(
+        host,
+        profile_overrides={"member_server": {"server_require": False}, "domain_controller": {}},
+        overrides={"client_enable": None},
+    )
+    assert result.get("failed") is not True, result
+    request = host.calls[1][1]
+    assert "RequireSecuritySignature" not in request.get("server", {})
+    facts = result["ansible_facts"]["smb_signing"]
+    assert facts["settings"]["server_require"]["expected"] is False
+    assert facts["settings"]["server_require"]["compliant"] is True
+    assert result["desired"]["server_require"] is False
+
+
+def test_host_override_beats_the_profile_override(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    wire(host)
+    result = _run(
+        host,
+        profile_overrides={"member_server": {"server_require": False}},
+        overrides={"server_require": True},
+    )
+    assert result["settings"]["server_require"]["after"] is True
+
+
+def test_bad_override_names_the_option_and_reads_nothing(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    wire(host)
+    bad_profile = _run(host, profile_overrides={"kiosk": {}})
+    assert bad_profile["failed"] is True
+    assert "profile_overrides" in bad_profile["msg"]
+    assert "kiosk" in bad_profile["msg"]
+    bad_value = _run(host, profile_overrides={"member_server": {"server_require": "yes"}})
+    assert "profile_overrides.member_server" in bad_value["msg"]
+    bad_host = _run(host, overrides={"server_requires": True})
+    assert bad_host["msg"].startswith("overrides:")
+    assert host.ops == []
+
+
+def test_gate_withholds_server_signing_names_the_clients_and_writes_the_rest(wire: Any) -> None:
+    host = FakeHost.captured("ms2025")
+    wire(host)
+    result = _run(host, require_clean_audit=True)
+    assert result["failed"] is True
+    assert "audit-first gate" in result["msg"]
+    assert "10.20.0.15 (1 event), PRINTER-07 (1 event)" in result["msg"]
+    assert "The other settings were written" in result["msg"]
+    request = host.calls[1][1]
+    assert "RequireSecuritySignature" not in request.get("server", {})
+    assert request  # the other settings were written
+    assert result["blocked"]["setting"] == "server_require"
+    assert result["blocked"]["peers"]
+    # Blocked, not failed: the report tells the two apart.
+    assert result["failure"] is None
+    assert result["ansible_facts"]["smb_signing"]["settings"]["server_require"]["value"] is False
+
+
+def test_gate_is_closed_when_auditing_is_off(wire: Any) -> None:
+    host = FakeHost.captured("ms2019")  # no audit settings on this OS: the log proves nothing
+    wire(host)
+    result = _run(host, require_clean_audit=True)
+    assert result["failed"] is True
+    assert result["blocked"] is not None
+    assert "server" not in host.calls[1][1] or (
+        "RequireSecuritySignature" not in host.calls[1][1]["server"]
+    )
+
+
+def test_gate_open_with_a_clean_log_and_auditing_on(wire: Any) -> None:
+    host = FakeHost.captured("ms2025")
+    host.state["events"]["server"] = {"available": True, "count": 0, "sample": []}
+    wire(host)
+    result = _run(host, require_clean_audit=True)
+    assert result.get("failed") is not True, result
+    assert result["blocked"] is None
+    assert host.calls[1][1]["server"]["RequireSecuritySignature"] is True
+
+
+def test_wire_disagreeing_after_enforce_fails_with_the_reason(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    probe = wire(host)
+    probe.required = False
+    result = _run(host)
+    assert result["failed"] is True
+    assert "still not compliant after enforce" in result["msg"]
+    assert "SMB negotiate" in result["msg"]
+    assert result["failure"] == result["msg"]
+    # The host's facts are still there for the report.
+    assert result["ansible_facts"]["smb_signing"]["observed"]["agrees_with_config"] is False
+
+
+def test_unreachable_wire_only_warns(wire: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    host = FakeHost.captured("dc01")
+    probe = wire(host)
+    probe.unreachable = True
+    monkeypatch.setattr(mod, "PROBE_RETRY_DELAYS", (0.0, 0.0))
+    result = _run(host, baseline="microsoft")
+    # Refused is asked again (a server may be taking up its settings), then only warned about.
+    assert len(probe.calls) == 3
+    assert result.get("failed") is not True, result
+    assert any("could not reach the SMB port" in w for w in result["warnings"])
+
+
+def test_apply_none_reads_only_and_apply_audit_settings_writes_only_those(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    wire(host)
+    read = _run(host, apply="none")
+    assert read["changed"] is False
+    assert read["mode"] == "audit"
+    assert host.ops == ["read_state"]
+    assert read["ansible_facts"]["smb_signing"]["compliant"] is False
+    assert read.get("failed") is not True  # audit mode never fails for non-compliance
+    host.calls.clear()
+    host.state["server_config"]["AuditClientDoesNotSupportSigning"] = False
+    audit = _run(host, apply="audit_settings")
+    assert host.ops == ["read_state", "apply"]
+    assert host.calls[1][1] == {"server": {"AuditClientDoesNotSupportSigning": True}}
+    assert audit["changes"] == ["audit_unsigned_clients"]
+
+
+def test_apply_audit_settings_skips_an_os_without_them(wire: Any) -> None:
+    host = FakeHost.captured("ms2016")
+    wire(host)
+    result = _run(host, apply="audit_settings")
+    assert result.get("failed") is not True, result
+    assert host.ops == ["read_state"]
+
+
+def test_check_mode_gives_the_facts_as_read_and_no_verdict(wire: Any) -> None:
+    host = FakeHost.captured("ms2022")
+    wire(host)
+    result = run_action(mod, host, ROLE_ARGS, check_mode=True)
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True
+    assert host.ops == ["read_state"]
+    assert result["ansible_facts"]["smb_signing"]["settings"]["server_require"]["value"] is False
