@@ -65,9 +65,11 @@ def render(
             "approach's: fact gathering plus four `ansible.windows.win_regedit` runs, which the "
             "lab records and refuses (it cannot run PowerShell modules), so their bytes are what "
             "Ansible sends to run those modules. The targets (1, 1 and 2 round trips, at most "
-            "0.1 of the conventional bytes) apply to the modules; the playbooks are shown for "
-            "what a user runs: the role reads the host first, and in enforce mode reads it "
-            "again after applying, to verify.",
+            "0.1 of the conventional bytes) apply to the modules and to the playbooks, whose "
+            "role runs one `win_smb_signing` task per host: it verifies from its own read, the "
+            "write's read-back and the wire probe, with no second read. (Audit with "
+            "`smb_signing_enable_audit` costs a second round trip on a host where it turns an "
+            "audit setting on: that is a write.)",
             "",
             markdown_table(WIRE_HEADER, wire_rows(wire)),
             "",
@@ -80,8 +82,10 @@ def render(
             f"Fleet: {fleet['fleet']}, the first N hosts. The floor is "
             "`ansible.builtin.raw: echo ok`, one trivial command per host with the same forks. "
             "*facts task* is `win_smb_signing_facts` alone (one round trip and one wire probe "
-            "per host); *audit playbook* is `winhardening.smb.audit` (the role: the same read "
-            "plus its per-host bookkeeping tasks and the fleet report). Target: at most "
+            "per host); *audit playbook* is `winhardening.smb.audit` (the role: one "
+            "`win_smb_signing` task per host, one small task per host that fails the hosts that "
+            "must fail, and run-once tasks: the mode check, the variable check and the fleet "
+            "report). Target: at most "
             f"{fleet['target_x_floor']}x the floor.",
             "",
             markdown_table(FLEET_HEADER, fleet_rows(fleet)),

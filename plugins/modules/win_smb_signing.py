@@ -26,6 +26,14 @@ description:
   - Turning any setting from enabled to disabled is refused unless O(allow_weakening=true).
   - What applied is judged from the read-back, not from the writes' own reports. If some writes
     apply and others do not, the task fails and lists both.
+  - Sets RV(ansible_facts.smb_signing) (the same schema as M(winhardening.smb.win_smb_signing_facts))
+    for the state after the run, built from the one read, the write's read-back and the wire
+    probe, with no further round trip; with O(verify=true) it fails a host that is still not
+    compliant, so a caller needs no second read to verify.
+  - O(profile_overrides) and O(overrides) are applied on top of the baseline once the read has
+    shown the host's profile, so one task serves a whole fleet of mixed profiles.
+  - The audit-first gate (O(require_clean_audit)) withholds only the server requirement, writes
+    the other settings, and then fails the host naming the unsigned clients.
 author:
   - winhardening.smb maintainers (@winhardening)
 options:
@@ -75,6 +83,55 @@ options:
     description:
       - With O(baseline=custom), the desired value of each setting, by setting name.
     type: dict
+  profile_overrides:
+    description:
+      - Overrides of the baseline per profile (C(domain_controller), C(member_server),
+        C(standalone_server), C(member_workstation), C(standalone_workstation)), each a dict of
+        setting name to true, false or null (null keeps the value under it). Applied once the
+        read has shown the host's profile (from C(Win32_ComputerSystem.DomainRole)).
+    type: dict
+  overrides:
+    description:
+      - Overrides for this host, on top of O(baseline) and O(profile_overrides); the explicit
+        setting options still win over them.
+    type: dict
+  apply:
+    description:
+      - What to write. C(all) writes every wanted value. C(audit_settings) writes only the two
+        signing-audit settings, turned on where the host has them, and judges the rest against
+        the baseline without changing it. C(none) writes nothing (a read, judged against the
+        baseline and overrides). The explicit setting options need C(all).
+    type: str
+    choices: [all, audit_settings, none]
+    default: all
+  require_clean_audit:
+    description:
+      - The audit-first gate. Do not turn server signing on (server_require) where the SMB server
+        audit log names unsigned clients within O(audit_events_since), or cannot show them (the
+        log is not available, or auditing of unsigned clients is off). The other settings are
+        still written; the task then fails, naming the clients (RV(blocked)).
+      - Microsoft's rollout advice is to audit unsigned peers before requiring signing
+        (KB5066913; "SMB signing and encryption auditing").
+    type: bool
+    default: false
+  audit_events_since:
+    description:
+      - Read the audit events this far back (ISO 8601 time, or an age such as C(7d)) into the
+        facts, and for the gate. The gate uses C(7d) when this is not given.
+    type: str
+  max_audit_events:
+    description: At most this many audit events are read per log (1 to 1000).
+    type: int
+    default: 50
+  verify:
+    description:
+      - After writing, fail the host when it is still not compliant (a setting that did not
+        take, or the wire disagreeing with the configuration or with the wanted server
+        requirement), naming each problem. The wire is then checked even when nothing changed.
+        Settings the host does not have are not failures. Not in check mode, and only with
+        O(apply=all).
+    type: bool
+    default: false
   on_gpo_conflict:
     description:
       - What to do when a setting that a GPO owns would change.
@@ -92,8 +149,10 @@ options:
     default: false
   probe:
     description:
-      - After a change, send an SMB negotiate from the controller and report what the wire shows
-        (RV(observed)), warning when it disagrees with the new configuration.
+      - After a change (and, with O(verify=true), always), send an SMB negotiate from the
+        controller and report what the wire shows (RV(observed)), warning when it disagrees with
+        the configuration. A refused or closed connection is asked again a few times (7 seconds
+        at most); a timeout is not.
     type: bool
     default: true
   probe_address:
@@ -156,6 +215,16 @@ EXAMPLES = r"""
     audit_unsigned_clients: true
     audit_unsigned_servers: true
 
+- name: One task for a mixed fleet, with the audit-first gate, failing hosts still wrong after it
+  winhardening.smb.win_smb_signing:
+    baseline: cis
+    profile_overrides:
+      member_workstation: {server_require: false}
+    overrides: "{{ smb_signing_host_overrides | default({}) }}"
+    require_clean_audit: true
+    audit_events_since: 7d
+    verify: true
+
 - name: Turn the SMB1-only "if agrees" server setting off on purpose
   winhardening.smb.win_smb_signing:
     server_enable: false
@@ -188,11 +257,60 @@ gpo_owned:
   sample: [client_require]
 observed:
   description: >-
-    The wire check after a change (with O(probe)): address, port, reachable, dialect,
-    signing_enabled, signing_required, error, detail, agrees_with_config and message. Null when
-    nothing changed, in check mode, or with O(probe=false).
+    The wire check after a change, or always with O(verify=true) (with O(probe)): address, port,
+    reachable, dialect, signing_enabled, signing_required, error, detail, agrees_with_config and
+    message. Null when nothing changed without O(verify), in check mode without O(verify), or
+    with O(probe=false).
   returned: success
   type: dict
+ansible_facts:
+  description: >-
+    C(smb_signing): the host's SMB signing state after the run (docs/facts-schema.md, the same
+    schema as M(winhardening.smb.win_smb_signing_facts)), judged against the baseline and the
+    overrides. In check mode, the state as read. A written setting's C(value) and
+    C(cmdlet_value) come from the write's read-back; its C(registry) fields are as the read
+    before the write saw them. Also returned when the task fails after the read.
+  returned: when the host was read
+  type: dict
+compliant:
+  description: Whether the host complies after the run (RV(ansible_facts.smb_signing.compliant)).
+  returned: success
+  type: bool
+mode:
+  description: C(enforce) with O(apply=all), else C(audit).
+  returned: always
+  type: str
+profile:
+  description: The host's profile, from its read.
+  returned: always
+  type: str
+desired:
+  description: The wanted value of each setting the host has (baseline, overrides, options).
+  returned: always
+  type: dict
+changes:
+  description: The settings that changed (in check mode, that would).
+  returned: always
+  type: list
+  elements: str
+blocked:
+  description: >-
+    When the audit-first gate withheld server signing: C(setting) (server_require), C(peers)
+    (the unsigned clients named in the log) and C(message). Null otherwise.
+  returned: always
+  type: dict
+failure:
+  description: >-
+    Why the task failed, except when the gate alone stopped it (then RV(blocked)); null on
+    success. Lets a caller that carries on (the role, with failed_when false) report and fail
+    the host later.
+  returned: always
+  type: str
+problems:
+  description: With O(verify=true), what is still wrong after enforcing.
+  returned: failure
+  type: list
+  elements: str
 reboot_required:
   description: Always false; see the notes.
   returned: success

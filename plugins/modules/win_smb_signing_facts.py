@@ -48,6 +48,18 @@ options:
         (C(server_require), C(server_enable), C(client_require), C(client_enable),
         C(audit_unsigned_clients), C(audit_unsigned_servers)). A setting left out is not judged.
     type: dict
+  profile_overrides:
+    description:
+      - Overrides of the baseline per profile (C(domain_controller), C(member_server),
+        C(standalone_server), C(member_workstation), C(standalone_workstation)), each a dict of
+        setting name to true, false or null (null keeps the value under it). Applied once the
+        read has shown the host's profile, so RV(ansible_facts.smb_signing.settings) C(expected)
+        and C(compliant) reflect them without a second read.
+    type: dict
+  overrides:
+    description:
+      - Overrides for this host, on top of O(baseline) and O(profile_overrides).
+    type: dict
   probe:
     description:
       - Send an SMB negotiate from the controller to the host and compare what the wire shows
@@ -138,6 +150,35 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+profile:
+  description: The host's profile, from its read.
+  returned: success
+  type: str
+desired:
+  description: The expected value of each setting the host has (baseline and overrides).
+  returned: success
+  type: dict
+mode:
+  description: Always C(audit); with RV(changes) (always empty) and RV(blocked) (always null),
+    the keys M(winhardening.smb.win_smb_signing) also returns, so either result feeds the report.
+  returned: always
+  type: str
+changes:
+  description: Always empty (the task writes nothing).
+  returned: always
+  type: list
+  elements: str
+blocked:
+  description: Always null.
+  returned: always
+  type: dict
+failure:
+  description: >-
+    Why the task failed (also on bad options, which give a failed result rather than an error),
+    null on success; the same key as M(winhardening.smb.win_smb_signing)'s, for a caller that
+    carries on.
+  returned: always
+  type: str
 ansible_facts:
   description: Facts set on the host.
   returned: success
