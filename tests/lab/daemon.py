@@ -24,6 +24,7 @@ from lab.model import HostModel, ModelError
 from lab.reaper import become_subreaper, reap_orphans
 from lab.records import HostRecorder
 from lab.smb_fleet import SmbFleet, policy_for
+from lab.smb_forwarder import SmbForwarder
 from lab.tls import make_server_context
 from lab.winrm_host import CMD_EXE_LIMIT, HostEndpoint
 
@@ -39,6 +40,12 @@ class Lab:
         self.addresses = {h["name"]: h["address"] for h in self.fleet["hosts"]}
         self.smb = SmbFleet(state_dir / "smbd", self.fleet["smb_port"], self.fleet["shared_smbd"])
         self.endpoints: Dict[str, HostEndpoint] = {}
+        # Shared smbds listen on internal ports; this owns the hosts' SMB addresses.
+        self.forwarder: Optional[SmbForwarder] = (
+            SmbForwarder(self.fleet["smb_port"], self.smb.endpoint_of)
+            if self.fleet["shared_smbd"]
+            else None
+        )
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -88,6 +95,8 @@ class Lab:
             await asyncio.gather(*(e.start() for e in self.endpoints.values()))
             self.log(f"{len(self.endpoints)} WinRM endpoints listening")
             await asyncio.to_thread(self.smb.start, self.models, self.addresses)
+            if self.forwarder is not None:
+                await self.forwarder.start(self.addresses)
             self._write_pids()
             self.log(f"{len(self.smb.instances)} smbd up after {time.monotonic() - started:.2f} s")
             control = await asyncio.start_server(self._control, "127.0.0.1", 0)
@@ -124,6 +133,8 @@ class Lab:
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
+        if self.forwarder is not None:
+            await self.forwarder.stop()
         for e in self.endpoints.values():
             e.recorder.close()
         await asyncio.to_thread(self.smb.stop)
@@ -199,6 +210,13 @@ class Lab:
             "smb_port": self.fleet["smb_port"],
             "scheme": self.fleet["scheme"],
             "smbd_pids": self.smb.pids(),
+            "smb_forwarder": None
+            if self.forwarder is None
+            else {
+                "listening": len(self.forwarder.servers),
+                "accepted": self.forwarder.accepted,
+                "failed_upstream": self.forwarder.failed_upstream,
+            },
         }
 
     async def cmd_fault(
