@@ -272,8 +272,16 @@ ansible_facts:
     before the write saw them. Also returned when the task fails after the read.
   returned: when the host was read
   type: dict
+  contains:
+    smb_signing:
+      description: >-
+        The SMB signing state; every key is described under
+        RV(winhardening.smb.win_smb_signing_facts#module:ansible_facts.smb_signing).
+      returned: when the host was read
+      type: dict
 compliant:
-  description: Whether the host complies after the run (RV(ansible_facts.smb_signing.compliant)).
+  description: >-
+    Whether the host complies after the run (C(compliant) in RV(ansible_facts.smb_signing)).
   returned: success
   type: bool
 mode:
