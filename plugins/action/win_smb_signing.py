@@ -125,17 +125,7 @@ class ActionModule(SmbSigningActionBase):
         del tmp
         mode = "enforce"
         try:
-            _dummy, args = self.validate_argument_spec(
-                argument_spec=ARGUMENT_SPEC,
-                required_if=[
-                    (
-                        "baseline",
-                        "custom",
-                        ["custom_baseline", "profile_overrides", "overrides"],
-                        True,
-                    )
-                ],
-            )
+            args = self._validated_args(ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
             # A caller that keeps going on failure (the role's report) still learns why.
             result.update(failed=True, msg=exc.message, failure=exc.message, mode=mode)

@@ -49,17 +49,7 @@ class ActionModule(SmbSigningActionBase):
         result.update(mode="audit", profile=None, desired={}, changes=[], blocked=None)
         result["failure"] = None
         try:
-            _dummy, args = self.validate_argument_spec(
-                argument_spec=ARGUMENT_SPEC,
-                required_if=[
-                    (
-                        "baseline",
-                        "custom",
-                        ["custom_baseline", "profile_overrides", "overrides"],
-                        True,
-                    )
-                ],
-            )
+            args = self._validated_args(ARGUMENT_SPEC)
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=exc.message, failure=exc.message)
             return result

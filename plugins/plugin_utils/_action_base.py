@@ -59,6 +59,26 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
     _supports_check_mode = True
     _supports_async = False
 
+    def _validated_args(self, argument_spec: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+        """The task's arguments checked against ``argument_spec``.
+
+        AnsibleActionFail names the bad option. baseline=custom takes its values from
+        custom_baseline or the overrides, so it needs at least one of them.
+        """
+        return dict(
+            self.validate_argument_spec(
+                argument_spec=argument_spec,
+                required_if=[
+                    (
+                        "baseline",
+                        "custom",
+                        ["custom_baseline", "profile_overrides", "overrides"],
+                        True,
+                    )
+                ],
+            )[1]
+        )
+
     def _host_name(self, task_vars: Mapping[str, Any]) -> str:
         name = task_vars.get("inventory_hostname")
         if not name:
