@@ -22,6 +22,7 @@ from lab.client import LabClient
 from lab.fleet import generate_fleet
 from lab.lifecycle import running_lab
 from lab.model import HostModel
+from lab.report_check import report_differences
 
 RUNS = [
     ("raw_floor", "raw_floor.yml"),
@@ -83,17 +84,6 @@ def measure(
     }
 
 
-# Setting name -> (side, Get-Smb*Configuration property), as the lab names them.
-CONFIG_PROPERTY = {
-    "server_require": ("server", "RequireSecuritySignature"),
-    "server_enable": ("server", "EnableSecuritySignature"),
-    "client_require": ("client", "RequireSecuritySignature"),
-    "client_enable": ("client", "EnableSecuritySignature"),
-    "audit_unsigned_clients": ("server", "AuditClientDoesNotSupportSigning"),
-    "audit_unsigned_servers": ("client", "AuditServerDoesNotSupportSigning"),
-}
-
-
 def enforce_matches_report(lab: LabClient, workdir: Path, forks: int) -> Dict[str, Any]:
     """The issue's concurrency check at full size (the test suite runs it on 50 hosts): enforce
     across the whole fleet, then compare every host's lab state with its report row."""
@@ -119,12 +109,7 @@ def enforce_matches_report(lab: LabClient, workdir: Path, forks: int) -> Dict[st
         if row is None:
             mismatched.append(f"{host}: not in the report")
             continue
-        for name, (side, prop) in CONFIG_PROPERTY.items():
-            reported = row["settings"][name]["value"]
-            if prop in model.properties(side) and reported != model.config_value(side, prop):
-                mismatched.append(f"{host}: {name}")
-        if (row.get("wire") or {}).get("signing_required") != model.server_requires_signing:
-            mismatched.append(f"{host}: wire")
+        mismatched.extend(f"{host}: {what}" for what in report_differences(model, row))
     print(
         f"   {len(names):>4} hosts, forks {forks:>2}: enforce {run.wall_s:7.2f} s, "
         f"completed={completed}, hosts whose state differs from the report: {len(mismatched)}"
