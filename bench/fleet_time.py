@@ -3,7 +3,7 @@
 The floor is `ansible.builtin.raw` running one trivial command per host with the same forks: the
 cost of Ansible plus one WinRM round trip, which no playbook can beat. Two audits are timed:
 the `win_smb_signing_facts` task alone, and the `winhardening.smb.audit` playbook (the role:
-one win_smb_signing task and one small fail task per host, its run-once tasks and the report).
+one win_smb_signing task per host, its run-once tasks and the report).
 The runs of one size and fork count follow each other directly, so that they see the same load
 on a shared machine.
 """

@@ -83,9 +83,8 @@ def render(
             "`ansible.builtin.raw: echo ok`, one trivial command per host with the same forks. "
             "*facts task* is `win_smb_signing_facts` alone (one round trip and one wire probe "
             "per host); *audit playbook* is `winhardening.smb.audit` (the role: one "
-            "`win_smb_signing` task per host, one small task per host that fails the hosts that "
-            "must fail, and run-once tasks: the mode check, the variable check and the fleet "
-            "report). Target: at most "
+            "`win_smb_signing` task per host, which fails the hosts that must fail, and run-once "
+            "tasks: the mode check, the variable check and the fleet report). Target: at most "
             f"{fleet['target_x_floor']}x the floor.",
             "",
             markdown_table(FLEET_HEADER, fleet_rows(fleet)),

@@ -72,6 +72,20 @@ def _write_atomically(path: str, text: str) -> None:
         raise
 
 
+def _host_vars(hostvars: Any, host: str) -> Optional[Mapping[str, Any]]:
+    """A host's variables as data. HostVars.raw_get skips templating every value of every
+    host, which on a 200-host play cost more than the report itself; a plain mapping (unit
+    tests, older callers) is read as is."""
+    raw_get = getattr(hostvars, "raw_get", None)
+    found = raw_get(host) if callable(raw_get) else hostvars.get(host)
+    return found if isinstance(found, Mapping) else None
+
+
+def _smb_signing_facts(holder: Any) -> Optional[Any]:
+    facts = holder.get("ansible_facts") if isinstance(holder, Mapping) else None
+    return facts.get("smb_signing") if isinstance(facts, Mapping) else None
+
+
 class ActionModule(ActionBase):  # type: ignore[misc]
     """Runs once for the play (BYPASS_HOST_LOOP) and needs no connection to any host."""
 
@@ -84,16 +98,18 @@ class ActionModule(ActionBase):  # type: ignore[misc]
     def _collect(
         self, task_vars: Mapping[str, Any], hosts: List[str], outcome_var: str
     ) -> List[Tuple[str, Optional[Any], Optional[Any]]]:
+        """(host, facts, outcome) for each host. The facts come from the outcome (a failed
+        task's facts are kept only there), else from the host's facts."""
         hostvars = task_vars.get("hostvars") or {}
         collected: List[Tuple[str, Optional[Any], Optional[Any]]] = []
         for host in hosts:
-            host_vars = hostvars.get(host) if hasattr(hostvars, "get") else None
+            host_vars = _host_vars(hostvars, host)
             if host_vars is None:
                 raise AnsibleActionFail(
                     f"hosts: {host!r} is not in the inventory of this play", result={}
                 )
-            facts = (host_vars.get("ansible_facts") or {}).get("smb_signing")
             outcome = host_vars.get(outcome_var)
+            facts = _smb_signing_facts(outcome) or _smb_signing_facts(host_vars)
             collected.append((to_text(host), _plain(facts), _plain(outcome)))
         return collected
 

@@ -310,8 +310,8 @@ blocked:
 failure:
   description: >-
     Why the task failed, except when the gate alone stopped it (then RV(blocked)); null on
-    success. Lets a caller that carries on (the role, with failed_when false) report and fail
-    the host later.
+    success. Lets a caller that reads the registered result (the role's report, which runs
+    for failed hosts too) tell a failed host from a blocked one.
   returned: always
   type: str
 problems:

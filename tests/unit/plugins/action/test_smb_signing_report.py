@@ -129,3 +129,54 @@ def test_empty_play_is_an_error(tmp_path: Path) -> None:
 def test_runs_once_without_a_connection() -> None:
     assert smb_signing_report.ActionModule.BYPASS_HOST_LOOP is True
     assert smb_signing_report.ActionModule._requires_connection is False
+
+
+class _RawOnlyHostVars:
+    """Ansible's HostVars: raw_get gives a host's variables untemplated; indexing it would
+    template every value, which the report must not pay for on a large play."""
+
+    def __init__(self, data: Dict[str, Dict[str, Any]]) -> None:
+        self._data = data
+        self.raw_calls: List[str] = []
+
+    def raw_get(self, host: str) -> Any:
+        self.raw_calls.append(host)
+        return self._data.get(host, object())  # Ansible answers an unknown host with a marker
+
+    def get(self, host: str) -> Any:
+        raise AssertionError("the report templated hostvars instead of using raw_get")
+
+
+def test_reads_hostvars_untemplated_and_a_failed_hosts_facts_from_its_outcome(
+    tmp_path: Path,
+) -> None:
+    # A failed task's facts reach only its registered result: Ansible sets none for the host.
+    failed_facts = make_facts("fs01", wire_required=False)
+    hostvars = _RawOnlyHostVars(
+        {
+            "dc01": HOSTVARS["dc01"],
+            "fs01": {
+                "ansible_facts": {},
+                "smb_signing_outcome": {
+                    "mode": "enforce",
+                    "failure": "still not compliant: x",
+                    "ansible_facts": {"smb_signing": failed_facts},
+                },
+            },
+        }
+    )
+    task_vars = {"hostvars": hostvars, "ansible_play_hosts_all": ["dc01", "fs01"]}
+    result = _action({"dest": str(tmp_path)}).run(task_vars=task_vars)
+    assert not result.get("failed"), result
+    assert hostvars.raw_calls == ["dc01", "fs01"]
+    rows = {r["host"]: r for r in json.loads(Path(result["files"]["json"]).read_text())["hosts"]}
+    assert rows["fs01"]["facts_missing"] is False
+    assert rows["fs01"]["computer_name"] == failed_facts["computer_name"]
+    assert rows["fs01"]["status"] == "failed"
+    assert result["summary"]["failed_hosts"] == ["fs01"]
+
+
+def test_unknown_host_is_named_with_ansible_hostvars(tmp_path: Path) -> None:
+    task_vars = {"hostvars": _RawOnlyHostVars({}), "ansible_play_hosts_all": ["ghost"]}
+    with pytest.raises(AnsibleActionFail, match="'ghost' is not in the inventory"):
+        _action({"dest": str(tmp_path)}).run(task_vars=task_vars)
