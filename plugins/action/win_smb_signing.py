@@ -306,10 +306,19 @@ class ActionModule(SmbSigningActionBase):
     ) -> Dict[str, Any]:
         warnings: List[str] = []
         if args["probe"]:
-            # The probe runs after the writes: a bad probe option found only then would fail
-            # the task with the writes applied and unreported.
+            # A bad probe option must fail the task before anything is written.
             self._probe_settings(args, task_vars)
         since = self._options(args)
+        # With verify, the wire is judged even when nothing is written. When this run cannot
+        # write the signing settings (audit, check mode), that probe runs while the read does;
+        # in enforce mode it waits for the plan, so that a host that changes is probed once,
+        # after its write.
+        reads_only = args["apply"] != "all" or self._task.check_mode
+        early_probe = (
+            self._start_probe(args, task_vars, PROBE_RETRY_DELAYS)
+            if args["probe"] and args["verify"] and reads_only
+            else None
+        )
         state = self._read_state(host, since, args["max_audit_events"])
         try:
             os_info = OsInfo.from_mapping(state.os)
@@ -366,7 +375,11 @@ class ActionModule(SmbSigningActionBase):
             outcome_apply = self._apply(host, plan)
             after, not_applied = self._read_back(plan, outcome_apply, current)
         probe = None
-        if args["probe"] and (applied or args["verify"]):
+        if early_probe is not None and not applied:
+            probe = early_probe.result()
+        elif args["probe"] and (applied or args["verify"]):
+            # After a write (the audit settings, with apply=audit_settings, too), or in enforce
+            # mode with nothing to write.
             probe = self._probe(args, task_vars, PROBE_RETRY_DELAYS)
         written = {c.name: after[c.name] for c in plan.changes} if applied else None
         facts = facts_of(probe=probe, written=written)

@@ -67,8 +67,9 @@ class ActionModule(SmbSigningActionBase):
                 since = parse_since(args.get("audit_events_since"))
             except ValueError as exc:
                 raise TaskFailed(str(exc)) from None
+            pending = self._start_probe(args, task_vars) if args["probe"] else None
             state = self._read_state(host, since, max_events)
-            probe = self._probe(args, task_vars) if args["probe"] else None
+            probe = pending.result() if pending is not None else None
             try:
                 facts = build_facts(
                     state,

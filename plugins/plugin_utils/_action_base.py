@@ -7,6 +7,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -154,16 +155,66 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
         """One SMB negotiate; retry_delays: pauses before asking again when the connection was
         refused or closed (right after a write the server may still be taking up its new
         settings). A timeout is not retried: a filtered port would only cost more timeouts."""
+        return probe_with_retries(*self._probe_settings(args, task_vars), retry_delays)
+
+    def _start_probe(
+        self,
+        args: Mapping[str, Any],
+        task_vars: Mapping[str, Any],
+        retry_delays: Tuple[float, ...] = (),
+    ) -> PendingProbe:
+        """The same probe, started in a thread so that it runs while the host's script does.
+
+        The two are independent (the negotiate goes from the controller to the host's SMB port,
+        the script over WinRM), so a host costs the longer of the two instead of both. The
+        options are resolved here, in the task's thread; the probe thread only talks SMB.
+        """
         address, port, timeout = self._probe_settings(args, task_vars)
-        result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
-        for delay in retry_delays:
-            if result.get("signing_required") is not None:
-                break
-            if result.get("error") not in RETRIED_PROBE_ERRORS:
-                break
-            time.sleep(delay)
-            result = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
-        return result
+        return PendingProbe(address, port, timeout, retry_delays)
+
+
+class PendingProbe:
+    """A probe under way in its own thread. probe_endpoint never raises, so neither does
+    result(); a task that fails first simply never asks for it (the thread is a daemon and
+    ends within the probe's own deadline and retries)."""
+
+    def __init__(
+        self, address: str, port: int, timeout: float, retry_delays: Tuple[float, ...]
+    ) -> None:
+        self._result: Optional[Dict[str, Any]] = None
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(address, port, timeout, retry_delays),
+            name="smb-signing-probe",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _run(
+        self, address: str, port: int, timeout: float, retry_delays: Tuple[float, ...]
+    ) -> None:
+        self._result = probe_with_retries(address, port, timeout, retry_delays)
+
+    def result(self) -> Dict[str, Any]:
+        self._thread.join()
+        if self._result is None:  # pragma: no cover - only if the thread itself died
+            raise TaskFailed("the SMB probe thread ended without a result")
+        return self._result
+
+
+def probe_with_retries(
+    address: str, port: int, timeout: float, retry_delays: Tuple[float, ...] = ()
+) -> Dict[str, Any]:
+    """One negotiate, asked again after each delay while it is refused or closed."""
+    result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
+    for delay in retry_delays:
+        if result.get("signing_required") is not None:
+            break
+        if result.get("error") not in RETRIED_PROBE_ERRORS:
+            break
+        time.sleep(delay)
+        result = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
+    return result
 
 
 def _without_msg(result: Mapping[str, Any]) -> Dict[str, Any]:
