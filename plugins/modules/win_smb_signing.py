@@ -83,18 +83,6 @@ options:
     description:
       - With O(baseline=custom), the desired value of each setting, by setting name.
     type: dict
-  profile_overrides:
-    description:
-      - Overrides of the baseline per profile (C(domain_controller), C(member_server),
-        C(standalone_server), C(member_workstation), C(standalone_workstation)), each a dict of
-        setting name to true, false or null (null keeps the value under it). Applied once the
-        read has shown the host's profile (from C(Win32_ComputerSystem.DomainRole)).
-    type: dict
-  overrides:
-    description:
-      - Overrides for this host, on top of O(baseline) and O(profile_overrides); the explicit
-        setting options still win over them.
-    type: dict
   apply:
     description:
       - What to write. C(all) writes every wanted value. C(audit_settings) writes only the two
@@ -153,21 +141,12 @@ options:
         controller and report what the wire shows (RV(observed)), warning when it disagrees with
         the configuration. A refused or closed connection is asked again a few times (7 seconds
         at most); a timeout is not.
+      - When the run cannot write the signing settings (O(apply=none) or
+        O(apply=audit_settings), or check mode), the probe runs while the read script runs. In
+        enforce mode it waits for the plan, and a host that changes is probed once, after its
+        write.
     type: bool
     default: true
-  probe_address:
-    description:
-      - The address to probe. Defaults to the host's C(ansible_host), else its inventory name.
-    type: str
-  probe_port:
-    description:
-      - The port to probe. Defaults to the host variable C(smb_signing_probe_port), else 445.
-    type: int
-  probe_timeout:
-    description:
-      - Overall time limit of the probe, in seconds (above 0, at most 60).
-    type: float
-    default: 3.0
 notes:
   - No restart is needed. Microsoft's policy pages say "Restart requirement None. Changes to this
     policy become effective without a device restart". Existing SMB sessions keep the signing
@@ -178,6 +157,8 @@ notes:
     RV(state_unknown=true); the write may or may not have been applied, and a re-run reads the
     state first and converges.
 extends_documentation_fragment:
+  - winhardening.smb.smb_signing.overrides
+  - winhardening.smb.smb_signing.probe
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:

@@ -48,38 +48,13 @@ options:
         (C(server_require), C(server_enable), C(client_require), C(client_enable),
         C(audit_unsigned_clients), C(audit_unsigned_servers)). A setting left out is not judged.
     type: dict
-  profile_overrides:
-    description:
-      - Overrides of the baseline per profile (C(domain_controller), C(member_server),
-        C(standalone_server), C(member_workstation), C(standalone_workstation)), each a dict of
-        setting name to true, false or null (null keeps the value under it). Applied once the
-        read has shown the host's profile, so RV(ansible_facts.smb_signing.settings) C(expected)
-        and C(compliant) reflect them without a second read.
-    type: dict
-  overrides:
-    description:
-      - Overrides for this host, on top of O(baseline) and O(profile_overrides).
-    type: dict
   probe:
     description:
       - Send an SMB negotiate from the controller to the host and compare what the wire shows
-        with the configuration.
+        with the configuration. It runs while the read script runs, so a host costs the longer
+        of the two, not both.
     type: bool
     default: true
-  probe_address:
-    description:
-      - The address to probe. Defaults to the host's C(ansible_host), else its inventory name.
-    type: str
-  probe_port:
-    description:
-      - The TCP port to probe. Defaults to the host variable C(smb_signing_probe_port) when set,
-        else 445.
-    type: int
-  probe_timeout:
-    description:
-      - Overall time limit of the probe, in seconds (above 0, at most 60).
-    type: float
-    default: 3.0
   audit_events_since:
     description:
       - Count the SMB signing audit events (C(Microsoft-Windows-SMBServer/Audit) ids 3021 and
@@ -102,6 +77,8 @@ notes:
   - A host with no Resultant Set of Policy data (a standalone host never touched by Group Policy)
     reports no GPO owner; RV(ansible_facts.smb_signing.rsop) then says C(available=false).
 extends_documentation_fragment:
+  - winhardening.smb.smb_signing.overrides
+  - winhardening.smb.smb_signing.probe
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
