@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -23,6 +24,8 @@ class PlayResult:
     wall_s: float
     stdout: str
     stderr: str
+    # ansible-playbook's CPU with its forked workers (it reaps them, we reap it).
+    cpu_s: float = 0.0
 
 
 def run_playbook(
@@ -34,6 +37,7 @@ def run_playbook(
     limit: Optional[Sequence[str]] = None,
     collections_path: Optional[List[Path]] = None,
     extra_args: Sequence[str] = (),
+    extra_env: Optional[Dict[str, str]] = None,
 ) -> PlayResult:
     """``playbook`` is a file under bench/playbooks or a collection playbook name (FQCN)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,8 @@ def run_playbook(
         ANSIBLE_PYTHON_INTERPRETER=sys.executable,
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
+    env.update(extra_env or {})
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         cmd,
@@ -66,4 +72,12 @@ def run_playbook(
         timeout=RUN_TIMEOUT_S,
         check=False,
     )
-    return PlayResult(proc.returncode, time.perf_counter() - start, proc.stdout, proc.stderr)
+    wall = time.perf_counter() - start
+    return PlayResult(
+        proc.returncode, wall, proc.stdout, proc.stderr, cpu_s=_children_cpu() - cpu_before
+    )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -7,11 +7,13 @@ from typing import Any, Dict, List, Optional
 
 from figures import (
     FLEET_HEADER,
+    OVERLAP_HEADER,
     PROBE_HEADER,
     WIRE_HEADER,
     concurrency_line,
     fleet_rows,
     markdown_table,
+    overlap_rows,
     probe_rows,
     wire_rows,
 )
@@ -35,6 +37,8 @@ def render(
     fleet: Optional[Dict[str, Any]],
     probe: Optional[Dict[str, Any]],
     when: str,
+    *,
+    overlap: Optional[Dict[str, Any]] = None,
 ) -> str:
     parts = [
         "# Performance",
@@ -49,7 +53,7 @@ def render(
         f"**Machine:** {_machine(machine)}",
         "",
         "Raw figures: `bench/results/winrm.json`, `bench/results/fleet.json`, "
-        "`bench/results/probe.json`.",
+        "`bench/results/overlap.json`, `bench/results/probe.json`.",
         "",
         "## WinRM round trips and bytes per host",
         "",
@@ -87,11 +91,32 @@ def render(
             "tasks: the mode check, the variable check and the fleet report). Target: at most "
             f"{fleet['target_x_floor']}x the floor.",
             "",
+            "The two CPU columns split each run's cost between the controller and the lab, which "
+            "share this machine's cores: *Ansible* is `ansible-playbook` with its forked workers; "
+            "*lab* is the lab's daemon (WS-Management, the SMB forwarder) and its `smbd` processes "
+            "(one fork per SMB negotiate). On a real fleet the lab's share is spent on the Windows "
+            "hosts, not on the controller.",
+            "",
             markdown_table(FLEET_HEADER, fleet_rows(fleet)),
             "",
             concurrency_line(fleet),
             "",
             *_wire_mismatch_note(fleet),
+        ]
+    parts += ["## The wire probe during the read", ""]
+    if overlap is None:
+        parts += ["Not measured in this run.", ""]
+    else:
+        parts += [
+            "From `bench/probe_overlap.py`: one lab host whose every WinRM answer is delayed "
+            f"{overlap['winrm_delay_s']} s (the lab's `slow` fault, standing in for PowerShell "
+            "starting and querying on a real host) and an SMB port that accepts and never "
+            f"answers, probed with a {overlap['probe_deadline_s']} s deadline; median of "
+            f"{overlap['rounds']} runs each. The probe runs in a thread while the read script "
+            "does, so the task costs about the longer of the two, not their sum.",
+            "",
+            markdown_table(OVERLAP_HEADER, overlap_rows(overlap)),
+            "",
         ]
     parts += ["## Wire probe against nmap", ""]
     rows = probe_rows(probe)

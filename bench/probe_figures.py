@@ -43,6 +43,15 @@ def measure(rounds: int) -> Optional[Dict[str, Any]]:
         "nmap_correct": rows["nmap_one_run"]["correct"],
         "ratios": data["real_samba"]["ratios"],
         "cpu_ms_per_probe": data.get("client_cost", {}).get("cpu_ms_per_probe"),
+        "server_floor_s": rows["ours_async_64"].get("server_floor_s"),
+        "replay_ours_wall_s": _wall(data, "ours_async_64"),
+        "replay_nmap_wall_s": _wall(data, "nmap_one_run"),
         "silent_nmap_wall_s": (silent.get("nmap") or {}).get("wall_s"),
         "silent_ours_wall_s_deadline_1": (silent.get("ours_deadline_1.0") or {}).get("wall_s"),
     }
+
+
+def _wall(data: Dict[str, Any], client: str) -> Optional[float]:
+    """A client's wall time against the replaying fake server (section 2), if measured."""
+    row = data.get("client_cost", {}).get("rows", {}).get(client)
+    return round(row["wall_s"], 3) if row else None

@@ -1,10 +1,11 @@
 """`make bench`: WinRM cost per host, fleet audit wall time and the wire probe, from one run.
 
 Not a test: it asserts no timings (the machine is shared and timings are noisy). It prints every
-figure with its ratio, writes bench/results/winrm.json and fleet.json (the probe benchmark
-writes probe.json), and regenerates docs/performance.md with the machine's description.
+figure with its ratio, writes bench/results/winrm.json, fleet.json and overlap.json (the probe
+benchmark writes probe.json), and regenerates docs/performance.md with the machine's
+description.
 
-Usage: python bench/run.py [--only winrm,fleet,probe] [--sizes 50,200] [--forks 20,50]
+Usage: python bench/run.py [--only winrm,fleet,overlap,probe] [--sizes 50,200] [--forks 20,50]
        [--playbook-sizes 50,200] [--probe-rounds 1] [--no-enforce-check]
 Every run goes to the lab on 127.0.0.0/8; the conventional comparison needs ansible.windows,
 which this script installs into .venv-bench the first time (pip, the `ansible` package).
@@ -23,7 +24,7 @@ from typing import Any, Dict, List, Optional
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-for path in (BENCH, REPO / "tests"):
+for path in (BENCH, REPO / "tests", REPO / ".collections"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
@@ -33,6 +34,7 @@ import fleet_time  # noqa: E402
 import machine  # noqa: E402
 import perf_doc  # noqa: E402
 import probe_figures  # noqa: E402
+import probe_overlap  # noqa: E402
 import wire_cost  # noqa: E402
 
 RESULTS = BENCH / "results"
@@ -58,7 +60,7 @@ def _link_collection() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="winrm,fleet,probe", help="sections to run")
+    parser.add_argument("--only", default="winrm,fleet,overlap,probe", help="sections to run")
     parser.add_argument("--sizes", type=_ints, default=[50, 200], help="fleet sizes")
     parser.add_argument("--forks", type=_ints, default=[20, 50], help="fork counts")
     parser.add_argument(
@@ -82,6 +84,7 @@ def main() -> int:
     wire: Optional[Dict[str, Any]] = None
     fleet: Optional[Dict[str, Any]] = None
     probe: Optional[Dict[str, Any]] = None
+    overlap: Optional[Dict[str, Any]] = None
 
     with tempfile.TemporaryDirectory(prefix="smb-bench-") as tmp:
         work = Path(tmp)
@@ -106,6 +109,11 @@ def main() -> int:
             _write("fleet", fleet)
             print(figures.text_table(figures.FLEET_HEADER, figures.fleet_rows(fleet)), flush=True)
             print(figures.concurrency_line(fleet), flush=True)
+        if "overlap" in sections:
+            print("== the wire probe during the read (one slow host, a silent SMB port)")
+            overlap = probe_overlap.measure(work / "overlap")
+            overlap["machine"] = desc
+            _write("overlap", overlap)
         if "probe" in sections:
             probe = probe_figures.measure(args.probe_rounds)
             rows = figures.probe_rows(probe)
@@ -113,7 +121,7 @@ def main() -> int:
                 print(figures.text_table(figures.PROBE_HEADER, rows), flush=True)
 
     desc["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    doc = perf_doc.write(perf_doc.render(desc, wire, fleet, probe, when))
+    doc = perf_doc.write(perf_doc.render(desc, wire, fleet, probe, when, overlap=overlap))
     print(f"== wrote {doc.relative_to(REPO)} and bench/results/*.json", flush=True)
     print(f"== bench took {time.monotonic() - started:.0f} s", flush=True)
     return 0

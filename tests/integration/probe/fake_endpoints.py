@@ -40,7 +40,9 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
 
 
 async def _wait_client_close(reader: asyncio.StreamReader, limit: float = 60.0) -> None:
-    with contextlib.suppress(Exception):
+    # close() cancels a silent endpoint still waiting: it then ends quietly, rather than have
+    # asyncio's stream server log the cancellation as an unhandled error.
+    with contextlib.suppress(Exception, asyncio.CancelledError):
         await asyncio.wait_for(reader.read(), limit)
 
 
