@@ -214,11 +214,11 @@ def real_samba(rounds: int) -> dict[str, Any]:
         ours(eps[:8])  # warm-up: imports, first forks of smbd
         pids = [inst.process.pid for inst in instances if inst.process is not None]
         rows = {
-            "ours_async_64": run_series(
-                "ours (asyncio, 64)", lambda: ours(eps), expected, rounds, server_pids=pids
+            "ours_64": run_series(
+                "ours (64 in flight)", lambda: ours(eps), expected, rounds, server_pids=pids
             ),
-            "ours_async_200": run_series(
-                "ours (asyncio, 200)", lambda: ours(eps, 200), expected, rounds, server_pids=pids
+            "ours_200": run_series(
+                "ours (200 in flight)", lambda: ours(eps, 200), expected, rounds, server_pids=pids
             ),
             "nmap_one_run": run_series(
                 "nmap smb2-security-mode",
@@ -240,16 +240,16 @@ def real_samba(rounds: int) -> dict[str, Any]:
         for inst in instances:
             inst.stop()
         shutil.rmtree(root, ignore_errors=True)
-    best = min(rows["ours_async_64"]["wall_s"], rows["ours_async_200"]["wall_s"])
+    best = min(rows["ours_64"]["wall_s"], rows["ours_200"]["wall_s"])
     # The most any client can gain on nmap here: nmap's wall over the server's own floor (its
     # CPU spread over every core), measured in the same run.
-    floor = min(rows["ours_async_64"]["server_floor_s"], rows["ours_async_200"]["server_floor_s"])
+    floor = min(rows["ours_64"]["server_floor_s"], rows["ours_200"]["server_floor_s"])
     ratios = {
         "nmap_wall_over_ours": ratio(rows["nmap_one_run"]["wall_s"], best),
         "smbprotocol_wall_over_ours": ratio(rows["smbprotocol_32_threads"]["wall_s"], best),
-        "nmap_cpu_over_ours": ratio(rows["nmap_one_run"]["cpu_s"], rows["ours_async_64"]["cpu_s"]),
+        "nmap_cpu_over_ours": ratio(rows["nmap_one_run"]["cpu_s"], rows["ours_64"]["cpu_s"]),
         "smbprotocol_cpu_over_ours": ratio(
-            rows["smbprotocol_32_threads"]["cpu_s"], rows["ours_async_64"]["cpu_s"]
+            rows["smbprotocol_32_threads"]["cpu_s"], rows["ours_64"]["cpu_s"]
         ),
         "ours_wall_over_server_floor": ratio(best, floor),
         "nmap_wall_over_server_floor": ratio(rows["nmap_one_run"]["wall_s"], floor),
@@ -298,9 +298,9 @@ def client_cost(rounds: int) -> dict[str, Any]:
     expected = dict.fromkeys(eps, True)
     ours(eps[:8])
     rows = {
-        "ours_async_64": run_series("ours (asyncio, 64)", lambda: ours(eps), expected, rounds),
+        "ours_64": run_series("ours (64 in flight)", lambda: ours(eps), expected, rounds),
         "ours_sequential": run_series(
-            "ours (sync, sequential)", lambda: ours_sequential(eps), expected, rounds
+            "ours (blocking, one by one)", lambda: ours_sequential(eps), expected, rounds
         ),
         "smbprotocol_32_threads": run_series(
             "smbprotocol (32 threads)", lambda: smbprotocol(eps), expected, rounds
@@ -311,14 +311,14 @@ def client_cost(rounds: int) -> dict[str, Any]:
     }
     per_probe = {k: round(1000 * v["cpu_s"] / n, 3) for k, v in rows.items()}
     print("  CPU per probe (ms): " + ", ".join(f"{k} {v}" for k, v in per_probe.items()))
-    mine = per_probe["ours_async_64"]
+    mine = per_probe["ours_64"]
     print(
         f"  => smbprotocol/ours CPU {ratio(per_probe['smbprotocol_32_threads'], mine)}x, "
         f"nmap/ours CPU {ratio(per_probe['nmap_one_run'], mine)}x "
         f"(target: ours <= 0.5 ms per probe)"
     )
     # Throughput where the server costs next to nothing, so the clients themselves set the pace.
-    throughput = ratio(rows["nmap_one_run"]["wall_s"], rows["ours_async_64"]["wall_s"])
+    throughput = ratio(rows["nmap_one_run"]["wall_s"], rows["ours_64"]["wall_s"])
     print(f"  => throughput vs nmap against this server: {throughput}x")
     return {
         "rows": rows,

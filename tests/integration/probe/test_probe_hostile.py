@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,6 @@ import pytest
 
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import (
     probe_endpoint,
-    probe_endpoint_async,
     probe_many,
 )
 from ansible_collections.winhardening.smb.tests.integration.probe import fake_endpoints
@@ -54,10 +54,10 @@ def test_sync_probe_classifies(fakes: Any, behaviour: str) -> None:
 
 
 @pytest.mark.parametrize("behaviour", [*HOSTILE, "replay"])
-def test_async_probe_classifies(fakes: Any, behaviour: str) -> None:
+def test_probe_many_classifies(fakes: Any, behaviour: str) -> None:
     host, port = fakes.serve(behaviour, "127.0.0.1", 0)
     started = time.monotonic()
-    result = asyncio.run(probe_endpoint_async(host, port, deadline=DEADLINE))
+    (result,) = probe_many([(host, port)], deadline=DEADLINE)
     assert time.monotonic() - started <= DEADLINE + EPSILON
     _check(behaviour, result)
 
@@ -77,25 +77,48 @@ def test_status_names_the_nt_status(fakes: Any) -> None:
     assert "0xc00000bb" in probe_endpoint(host, port, deadline=DEADLINE).detail
 
 
-def test_nothing_listening_is_refused() -> None:
-    # Bind then close to get a port that is very likely free on this address.
-    import socket
-
+def _free_port() -> int:
+    """A port that is very likely free on 127.0.0.1: bound, then closed."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+def test_nothing_listening_is_refused() -> None:
+    port = _free_port()
     for result in (
         probe_endpoint("127.0.0.1", port, deadline=DEADLINE),
-        asyncio.run(probe_endpoint_async("127.0.0.1", port, deadline=DEADLINE)),
+        *probe_many([("127.0.0.1", port)], deadline=DEADLINE),
     ):
         assert (result.error, result.reachable) == ("refused", False)
         assert result.elapsed < DEADLINE
 
 
 def test_unresolvable_name_is_refused_with_a_reason() -> None:
-    result = probe_endpoint("no-such-host.invalid", 445, deadline=DEADLINE)
-    assert result.error == "refused"
-    assert "resolve" in result.detail
+    for result in (
+        probe_endpoint("no-such-host.invalid", 445, deadline=DEADLINE),
+        *probe_many([("no-such-host.invalid", 445)], deadline=DEADLINE),
+    ):
+        assert result.error == "refused"
+        assert "resolve" in result.detail
+
+
+def test_probe_many_resolves_names_and_keeps_the_input_order(fakes: Any) -> None:
+    host, port = fakes.serve("replay", "127.0.0.1", 0)
+    refused = _free_port()
+    results = probe_many(
+        [("localhost", port), (host, refused), ("no-such-host.invalid", port), (host, port)],
+        concurrency=2,
+        deadline=DEADLINE,
+    )
+    assert [(r.address, r.port) for r in results] == [
+        ("localhost", port),
+        (host, refused),
+        ("no-such-host.invalid", port),
+        (host, port),
+    ]
+    assert [r.error for r in results] == [None, "refused", "refused", None]
+    assert results[0].signing_required is True
 
 
 def test_probe_many_inside_a_running_loop(fakes: Any) -> None:
@@ -159,3 +182,16 @@ def test_200_hostile_endpoints_concurrently_bounded_rss(fakes: Any) -> None:
         f"peak RSS {report['peak_kb'] // 1024} MB"
     )
     assert report["peak_kb"] < 100 * 1024, report
+
+
+@pytest.mark.parametrize(("concurrency", "waves"), [(2, 2), (4, 1)])
+def test_probe_many_keeps_to_its_concurrency(fakes: Any, concurrency: int, waves: int) -> None:
+    """Four silent endpoints, each held to a short deadline: two at a time take two deadlines,
+    four at a time one."""
+    deadline = 0.5
+    endpoints = [fakes.serve("silent", "127.0.0.1", 0) for _ in range(4)]
+    started = time.monotonic()
+    results = probe_many(endpoints, concurrency=concurrency, deadline=deadline)
+    wall = time.monotonic() - started
+    assert [r.error for r in results] == ["timeout"] * 4
+    assert waves * deadline - 0.05 <= wall <= waves * deadline + EPSILON, wall
