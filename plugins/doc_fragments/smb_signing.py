@@ -16,7 +16,7 @@ options:
         setting name to true, false or null (null keeps the value under it).
       - Applied once the read has shown the host's profile (from
         C(Win32_ComputerSystem.DomainRole)), so the C(expected) value and the verdict of each
-        setting in RV(ansible_facts.smb_signing.settings) reflect them without a second read.
+        setting in RV(ansible_facts.smb_signing) reflect them without a second read.
     type: dict
   overrides:
     description:
