@@ -435,7 +435,8 @@ class _Multiplexer:
 
     def _connected(self, attempt: _Attempt) -> None:
         sock = attempt.sock
-        assert sock is not None
+        if sock is None:  # closed by an earlier event of the same select round
+            return
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             self._close(attempt)
@@ -452,7 +453,8 @@ class _Multiplexer:
 
     def _send(self, attempt: _Attempt) -> None:
         sock = attempt.sock
-        assert sock is not None
+        if sock is None:  # closed by an earlier event of the same select round
+            return
         try:
             attempt.sent += sock.send(attempt.request[attempt.sent :])
         except BlockingIOError:
@@ -466,7 +468,8 @@ class _Multiplexer:
 
     def _receive(self, attempt: _Attempt) -> None:
         sock = attempt.sock
-        assert sock is not None
+        if sock is None:  # closed by an earlier event of the same select round
+            return
         in_header = attempt.length == 0
         want = (4 if in_header else attempt.length + 4) - len(attempt.buffer)
         try:
