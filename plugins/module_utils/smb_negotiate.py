@@ -307,7 +307,7 @@ class _Multiplexer:
             while next_index < len(self.endpoints) or self.active:
                 while next_index < len(self.endpoints) and len(self.active) < self.concurrency:
                     host, port = self.endpoints[next_index]
-                    self._start(_Attempt(next_index, host, port, self.deadline))
+                    self._guarded(self._start, _Attempt(next_index, host, port, self.deadline))
                     next_index += 1
                 if not self.active:
                     continue
@@ -331,6 +331,13 @@ class _Multiplexer:
         return [r for r in self.results if r is not None]
 
     # -- one attempt -------------------------------------------------------------------------
+
+    def _guarded(self, step: Any, attempt: _Attempt) -> None:
+        """Run a step outside _step's handlers; the contract is "never raises" all the same."""
+        try:
+            step(attempt)
+        except Exception as exc:
+            self._fail(attempt, _unexpected(exc))
 
     def _start(self, attempt: _Attempt) -> None:
         self.active[attempt.index] = attempt
@@ -376,7 +383,7 @@ class _Multiplexer:
             except Exception as exc:  # never raises: a resolver slip is still classified
                 self._fail(attempt, _unexpected(exc))
                 continue
-            self._connect(attempt)
+            self._guarded(self._connect, attempt)
 
     def _connect(self, attempt: _Attempt) -> None:
         """Connect to the next address; refused once none is left."""
@@ -395,7 +402,10 @@ class _Multiplexer:
                 attempt.addresses.pop(0)
                 continue
             sock.setblocking(False)
-            err = sock.connect_ex(sockaddr)
+            try:
+                err = sock.connect_ex(sockaddr)
+            except OSError as exc:  # e.g. an address family this host cannot reach
+                err = exc.errno or errno.EINVAL
             if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
                 attempt.sock = sock
                 self.selector.register(sock, selectors.EVENT_WRITE, attempt)

@@ -195,3 +195,11 @@ def test_probe_many_keeps_to_its_concurrency(fakes: Any, concurrency: int, waves
     wall = time.monotonic() - started
     assert [r.error for r in results] == ["timeout"] * 4
     assert waves * deadline - 0.05 <= wall <= waves * deadline + EPSILON, wall
+
+
+def test_probe_many_never_raises_on_odd_targets() -> None:
+    odd = [("256.1.1.1", 445), ("bad name!", 445), ("\u2603.invalid", 445), ("127.0.0.1", 0)]
+    results = probe_many(odd, concurrency=2, deadline=DEADLINE)
+    assert [(r.address, r.port) for r in results] == odd
+    assert all(r.error in ("refused", "timeout") for r in results), results
+    assert all(r.detail for r in results)
