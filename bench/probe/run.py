@@ -240,31 +240,35 @@ def real_samba(rounds: int) -> dict[str, Any]:
         for inst in instances:
             inst.stop()
         shutil.rmtree(root, ignore_errors=True)
-    best = min(rows["ours_64"]["wall_s"], rows["ours_200"]["wall_s"])
-    # The most any client can gain on nmap here: nmap's wall over the server's own floor (its
-    # CPU spread over every core), measured in the same run.
-    floor = min(rows["ours_64"]["server_floor_s"], rows["ours_200"]["server_floor_s"])
+    best_key = min(("ours_64", "ours_200"), key=lambda k: rows[k]["wall_s"])
+    ours_row, nmap_row = rows[best_key], rows["nmap_one_run"]
+    # smbd's CPU for the same 200 negotiates varies from run to run on a shared machine; the
+    # least of them, spread over every core, is the floor no client can beat, and nmap's wall
+    # over it is the most any client could beat nmap by here.
+    floor = min(r["server_floor_s"] for r in rows.values())
     ratios = {
-        "nmap_wall_over_ours": ratio(rows["nmap_one_run"]["wall_s"], best),
-        "smbprotocol_wall_over_ours": ratio(rows["smbprotocol_32_threads"]["wall_s"], best),
-        "nmap_cpu_over_ours": ratio(rows["nmap_one_run"]["cpu_s"], rows["ours_64"]["cpu_s"]),
-        "smbprotocol_cpu_over_ours": ratio(
-            rows["smbprotocol_32_threads"]["cpu_s"], rows["ours_64"]["cpu_s"]
+        "nmap_wall_over_ours": ratio(nmap_row["wall_s"], ours_row["wall_s"]),
+        "smbprotocol_wall_over_ours": ratio(
+            rows["smbprotocol_32_threads"]["wall_s"], ours_row["wall_s"]
         ),
-        "ours_wall_over_server_floor": ratio(best, floor),
-        "nmap_wall_over_server_floor": ratio(rows["nmap_one_run"]["wall_s"], floor),
+        "nmap_cpu_over_ours": ratio(nmap_row["cpu_s"], ours_row["cpu_s"]),
+        "smbprotocol_cpu_over_ours": ratio(
+            rows["smbprotocol_32_threads"]["cpu_s"], ours_row["cpu_s"]
+        ),
+        "ours_wall_over_server_floor": ratio(ours_row["wall_s"], floor),
+        "nmap_wall_over_server_floor": ratio(nmap_row["wall_s"], floor),
     }
     print(
-        f"  => throughput vs nmap {ratios['nmap_wall_over_ours']}x, "
+        f"  => throughput vs nmap {ratios['nmap_wall_over_ours']}x ({best_key}), "
         f"vs smbprotocol {ratios['smbprotocol_wall_over_ours']}x; CPU: nmap/ours "
         f"{ratios['nmap_cpu_over_ours']}x, smbprotocol/ours {ratios['smbprotocol_cpu_over_ours']}x"
     )
     print(
-        f"  => smbd alone needs {floor:.3f} s of the {CORES} cores: ours takes "
-        f"{ratios['ours_wall_over_server_floor']}x that floor, nmap "
-        f"{ratios['nmap_wall_over_server_floor']}x (the most any client can beat nmap by here)"
+        f"  => smbd's least CPU for these negotiates, over {CORES} cores: {floor:.3f} s; ours "
+        f"takes {ratios['ours_wall_over_server_floor']}x that floor, nmap "
+        f"{ratios['nmap_wall_over_server_floor']}x (the most any client could beat nmap by here)"
     )
-    return {"rows": rows, "ratios": ratios}
+    return {"rows": rows, "ratios": ratios, "best_ours": best_key, "server_floor_s": floor}
 
 
 def fake_server() -> subprocess.Popen[str]:
