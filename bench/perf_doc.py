@@ -128,13 +128,18 @@ def render(
             "From `bench/probe/run.py` (see `bench/README.md`): our `probe_many` (the faster of "
             "64 and 200 in flight; this run: "
             f"{probe.get('ours_in_flight', '64')}) against one "  # type: ignore[union-attr]
-            "`nmap --script smb2-security-mode` run over the same real Samba endpoints; median "
-            f"of {probe['rounds']} rounds.",  # type: ignore[index]
+            "`nmap --script smb2-security-mode` run over the same real Samba endpoints; "
+            + _rounds(probe["rounds"])  # type: ignore[index]
+            + ".",
             "",
             markdown_table(PROBE_HEADER, rows),
             "",
         ]
     return "\n".join(parts)
+
+
+def _rounds(count: int) -> str:
+    return "one round" if count == 1 else f"median of {count} rounds"
 
 
 def _wire_mismatch_note(fleet: Dict[str, Any]) -> List[str]:
