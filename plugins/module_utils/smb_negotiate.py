@@ -140,6 +140,22 @@ def _unexpected(exc: Exception) -> WireError:
     return WireError("garbage", f"unexpected answer ({type(exc).__name__}: {exc})")
 
 
+def _closed_in_header(got: int) -> WireError:
+    return WireError("closed", f"closed after {got} of 4 header bytes")
+
+
+def _closed_in_answer(got: int, length: int) -> WireError:
+    return WireError("closed", f"closed after {got} of {length} bytes of the answer")
+
+
+def _reset_in_answer(exc: OSError) -> WireError:
+    return WireError("closed", f"connection reset during the answer: {exc}")
+
+
+def _closed_unanswered() -> WireError:
+    return WireError("closed", "closed without answering SMB2 or SMB1 negotiate")
+
+
 def _timeout(deadline: float, progress: _Progress) -> WireError:
     return WireError(
         "timeout",
@@ -192,14 +208,14 @@ def _exchange_sync(host: str, port: int, request: bytes, end: float, progress: _
         if not head:
             raise _ClosedEarly()
         if len(head) < 4:
-            raise WireError("closed", f"closed after {len(head)} of 4 header bytes")
+            raise _closed_in_header(len(head))
         length = frame_length(head)
         try:
             msg = _recv_exactly(sock, length, end, progress)
         except ConnectionError as exc:
-            raise WireError("closed", f"connection reset during the answer: {exc}") from None
+            raise _reset_in_answer(exc) from None
         if len(msg) < length:
-            raise WireError("closed", f"closed after {len(msg)} of {length} bytes of the answer")
+            raise _closed_in_answer(len(msg), length)
         return msg
     finally:
         sock.close()
@@ -219,9 +235,7 @@ def probe_endpoint(host: str, port: int = 445, deadline: float = 3.0) -> ProbeRe
             try:
                 msg = _exchange_sync(host, port, SMB1_NEGOTIATE, end, progress)
             except _ClosedEarly:
-                raise WireError(
-                    "closed", "closed without answering SMB2 or SMB1 negotiate"
-                ) from None
+                raise _closed_unanswered() from None
             answer = parse_response(msg, smb1_expected=True)
     except socket.timeout:
         return _failure(host, port, started, progress, _timeout(deadline, progress))
@@ -385,14 +399,13 @@ class _Multiplexer:
                 continue
             self._guarded(self._connect, attempt)
 
-    def _connect(self, attempt: _Attempt) -> None:
-        """Connect to the next address; refused once none is left."""
+    def _connect(self, attempt: _Attempt, last: Optional[OSError] = None) -> None:
+        """Connect to the next address; once none is left, refused with the last error."""
         attempt.progress.phase = "connecting"
         attempt.progress.received = 0
         attempt.sent = 0
         attempt.length = 0
         attempt.buffer = bytearray()
-        last: Optional[OSError] = None
         while attempt.addresses:
             family, socktype, proto, _name, sockaddr = attempt.addresses[0]
             try:
@@ -411,9 +424,7 @@ class _Multiplexer:
                 self.selector.register(sock, selectors.EVENT_WRITE, attempt)
                 return
             sock.close()
-            last = OSError(err, os.strerror(err))
-            if err == errno.ECONNREFUSED:
-                last = ConnectionRefusedError(err, os.strerror(err))
+            last = _errno_error(err)
             attempt.addresses.pop(0)
         self._fail(attempt, _connect_error(last or OSError("no address to connect to")))
 
@@ -427,9 +438,7 @@ class _Multiplexer:
                 self._receive(attempt)
         except _ClosedEarly:
             if attempt.smb1:
-                self._fail(
-                    attempt, WireError("closed", "closed without answering SMB2 or SMB1 negotiate")
-                )
+                self._fail(attempt, _closed_unanswered())
                 return
             # An SMB1-only server closes on an SMB2 request: ask again in SMB1.
             self._close(attempt)
@@ -451,11 +460,7 @@ class _Multiplexer:
         if err:
             self._close(attempt)
             attempt.addresses.pop(0)
-            if attempt.addresses:
-                self._connect(attempt)
-                return
-            exc = ConnectionRefusedError if err == errno.ECONNREFUSED else OSError
-            self._fail(attempt, _connect_error(exc(err, os.strerror(err))))
+            self._connect(attempt, _errno_error(err))
             return
         attempt.progress.reachable = True
         attempt.progress.phase = "waiting for the negotiate answer"
@@ -489,16 +494,14 @@ class _Multiplexer:
         except ConnectionError as exc:
             if in_header:
                 raise _ClosedEarly() from None
-            raise WireError("closed", f"connection reset during the answer: {exc}") from None
+            raise _reset_in_answer(exc) from None
         if not chunk:
             got = len(attempt.buffer)
             if in_header and got == 0:
                 raise _ClosedEarly()
             if in_header:
-                raise WireError("closed", f"closed after {got} of 4 header bytes")
-            raise WireError(
-                "closed", f"closed after {got - 4} of {attempt.length} bytes of the answer"
-            )
+                raise _closed_in_header(got)
+            raise _closed_in_answer(got - 4, attempt.length)
         attempt.buffer += chunk
         attempt.progress.received += len(chunk)
         if in_header and len(attempt.buffer) == 4:
@@ -527,6 +530,11 @@ class _Multiplexer:
         self._finish(
             attempt, _failure(attempt.host, attempt.port, attempt.started, attempt.progress, error)
         )
+
+
+def _errno_error(err: int) -> OSError:
+    """The OSError for an errno: OSError picks the subclass (ConnectionRefusedError, ...)."""
+    return OSError(err, os.strerror(err))
 
 
 def _addresses(host: str, port: int, flags: int) -> List[Tuple[Any, ...]]:
