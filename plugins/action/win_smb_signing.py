@@ -26,8 +26,10 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
     BASELINE_ARGS,
     BASELINE_CHOICES,
     PROBE_ARGS,
+    PendingProbe,
     SmbSigningActionBase,
     TaskFailed,
+    probe_with_retries,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._facts import (
     SOURCE_GPO,
@@ -305,9 +307,8 @@ class ActionModule(SmbSigningActionBase):
         outcome: Dict[str, Any],
     ) -> Dict[str, Any]:
         warnings: List[str] = []
-        if args["probe"]:
-            # A bad probe option must fail the task before anything is written.
-            self._probe_settings(args, task_vars)
+        # A bad probe option must fail the task before anything is written.
+        probe_at = self._probe_settings(args, task_vars) if args["probe"] else None
         since = self._options(args)
         # With verify, the wire is judged even when nothing is written. When this run cannot
         # write the signing settings (audit, check mode), that probe runs while the read does;
@@ -315,8 +316,8 @@ class ActionModule(SmbSigningActionBase):
         # after its write.
         reads_only = args["apply"] != "all" or self._task.check_mode
         early_probe = (
-            self._start_probe(args, task_vars, PROBE_RETRY_DELAYS)
-            if args["probe"] and args["verify"] and reads_only
+            PendingProbe(*probe_at, PROBE_RETRY_DELAYS)
+            if probe_at is not None and args["verify"] and reads_only
             else None
         )
         state = self._read_state(host, since, args["max_audit_events"])
@@ -377,10 +378,10 @@ class ActionModule(SmbSigningActionBase):
         probe = None
         if early_probe is not None and not applied:
             probe = early_probe.result()
-        elif args["probe"] and (applied or args["verify"]):
+        elif probe_at is not None and (applied or args["verify"]):
             # After a write (the audit settings, with apply=audit_settings, too), or in enforce
             # mode with nothing to write.
-            probe = self._probe(args, task_vars, PROBE_RETRY_DELAYS)
+            probe = probe_with_retries(*probe_at, PROBE_RETRY_DELAYS)
         written = {c.name: after[c.name] for c in plan.changes} if applied else None
         facts = facts_of(probe=probe, written=written)
         outcome["ansible_facts"] = {"smb_signing": facts}

@@ -15,6 +15,7 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
     BASELINE_ARGS,
     BASELINE_CHOICES,
     PROBE_ARGS,
+    PendingProbe,
     SmbSigningActionBase,
     TaskFailed,
 )
@@ -67,7 +68,9 @@ class ActionModule(SmbSigningActionBase):
                 since = parse_since(args.get("audit_events_since"))
             except ValueError as exc:
                 raise TaskFailed(str(exc)) from None
-            pending = self._start_probe(args, task_vars) if args["probe"] else None
+            pending = (
+                PendingProbe(*self._probe_settings(args, task_vars)) if args["probe"] else None
+            )
             state = self._read_state(host, since, max_events)
             probe = pending.result() if pending is not None else None
             try:

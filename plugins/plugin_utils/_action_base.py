@@ -146,40 +146,20 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
             raise TaskFailed(f"probe_timeout must be above 0 and at most 60 seconds, got {raw}")
         return address, port, timeout
 
-    def _probe(
-        self,
-        args: Mapping[str, Any],
-        task_vars: Mapping[str, Any],
-        retry_delays: Tuple[float, ...] = (),
-    ) -> Dict[str, Any]:
-        """One SMB negotiate; retry_delays: pauses before asking again when the connection was
-        refused or closed (right after a write the server may still be taking up its new
-        settings). A timeout is not retried: a filtered port would only cost more timeouts."""
-        return probe_with_retries(*self._probe_settings(args, task_vars), retry_delays)
-
-    def _start_probe(
-        self,
-        args: Mapping[str, Any],
-        task_vars: Mapping[str, Any],
-        retry_delays: Tuple[float, ...] = (),
-    ) -> PendingProbe:
-        """The same probe, started in a thread so that it runs while the host's script does.
-
-        The two are independent (the negotiate goes from the controller to the host's SMB port,
-        the script over WinRM), so a host costs the longer of the two instead of both. The
-        options are resolved here, in the task's thread; the probe thread only talks SMB.
-        """
-        address, port, timeout = self._probe_settings(args, task_vars)
-        return PendingProbe(address, port, timeout, retry_delays)
-
 
 class PendingProbe:
-    """A probe under way in its own thread. probe_endpoint never raises, so neither does
-    result(); a task that fails first simply never asks for it (the thread is a daemon and
-    ends within the probe's own deadline and retries)."""
+    """probe_with_retries under way in its own thread, so that it runs while the host's script
+    does: the two are independent (the negotiate goes from the controller to the host's SMB
+    port, the script over WinRM), so a host costs the longer of the two instead of both.
+
+    Give it the settings _probe_settings resolved in the task's thread; the probe thread only
+    talks SMB. probe_endpoint never raises, so neither does result(); a task that fails first
+    simply never asks for it (the thread is a daemon and ends within the probe's own deadline
+    and retries).
+    """
 
     def __init__(
-        self, address: str, port: int, timeout: float, retry_delays: Tuple[float, ...]
+        self, address: str, port: int, timeout: float, retry_delays: Tuple[float, ...] = ()
     ) -> None:
         self._result: Optional[Dict[str, Any]] = None
         self._thread = threading.Thread(
@@ -205,7 +185,9 @@ class PendingProbe:
 def probe_with_retries(
     address: str, port: int, timeout: float, retry_delays: Tuple[float, ...] = ()
 ) -> Dict[str, Any]:
-    """One negotiate, asked again after each delay while it is refused or closed."""
+    """One SMB negotiate, asked again after each delay while the connection is refused or
+    closed (right after a write the server may still be taking up its new settings). A timeout
+    is not retried: a filtered port would only cost more timeouts."""
     result: Dict[str, Any] = smb_negotiate.probe_endpoint(address, port, timeout).to_dict()
     for delay in retry_delays:
         if result.get("signing_required") is not None:
