@@ -146,9 +146,8 @@ def enforce_matches_report(lab: LabClient, workdir: Path, forks: int) -> Dict[st
 
 def _lab_pids(lab: LabClient) -> List[int]:
     """The lab's daemon (WS-Management, the SMB forwarder) and its smbd processes."""
-    try:
-        pids = json.loads((lab.state_dir / "pids.json").read_text())
-    except (OSError, ValueError):
+    pids = lab.pids()
+    if not pids:
         return []
     return [int(pids["daemon"]), *(int(p) for p in (pids.get("smbd") or {}).values())]
 

@@ -11,9 +11,7 @@ other, the task would take their sum.
 from __future__ import annotations
 
 import json
-import socket
 import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -28,40 +26,20 @@ PROBE_DEADLINE_S = 2.0
 TASK = "Read the SMB signing state"
 
 
-class SilentEndpoint:
-    """Accepts connections on a loopback port and never answers them."""
-
-    def __init__(self) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self.port: int = self._sock.getsockname()[1]
-        self._held: List[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self._held.append(conn)
-
-    def close(self) -> None:
-        self._sock.close()
-        for conn in self._held:
-            conn.close()
-
-
 def measure(workdir: Path, rounds: int = 3) -> Dict[str, Any]:
     # Imported here: bench/run.py links the collection into .collections before measuring.
     from ansible_collections.winhardening.smb.plugins.module_utils import (  # noqa: PLC0415
         smb_negotiate,
     )
+    from ansible_collections.winhardening.smb.tests.integration.probe import (  # noqa: PLC0415
+        fake_endpoints,
+    )
 
     workdir.mkdir(parents=True, exist_ok=True)
-    silent = SilentEndpoint()
+    # The probe tests' own silent endpoint: it accepts, reads and never answers.
+    fakes = fake_endpoints.FakeEndpoints()
     try:
+        silent_port = fakes.serve("silent", "127.0.0.1", 0)[1]
         with running_lab(generate_fleet(1), workdir / "lab", fresh=True) as lab:
             host = lab.hosts()[0]
             lab.fault(host, "slow", delay=WINRM_DELAY_S)
@@ -69,13 +47,13 @@ def measure(workdir: Path, rounds: int = 3) -> Dict[str, Any]:
             for i in range(rounds):
                 for key, probe in (("read_alone", False), ("both", True)):
                     runs[key].append(
-                        _task_seconds(lab.inventory, workdir / f"{key}-{i}", probe, silent.port)
+                        _task_seconds(lab.inventory, workdir / f"{key}-{i}", probe, silent_port)
                     )
                 started = time.perf_counter()
-                smb_negotiate.probe_endpoint("127.0.0.1", silent.port, PROBE_DEADLINE_S)
+                smb_negotiate.probe_endpoint("127.0.0.1", silent_port, PROBE_DEADLINE_S)
                 runs["probe_alone"].append(round(time.perf_counter() - started, 3))
     finally:
-        silent.close()
+        fakes.close()
     med = {k: statistics.median(v) for k, v in runs.items()}
     result = {
         "winrm_delay_s": WINRM_DELAY_S,

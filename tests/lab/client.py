@@ -38,6 +38,15 @@ class LabClient:
     def hosts(self) -> List[str]:
         return [str(h["name"]) for h in self.fleet["hosts"]]
 
+    def pids(self) -> Dict[str, Any]:
+        """pids.json as the lab last wrote it: ``daemon`` and ``smbd`` (name to pid); empty
+        when the lab never started."""
+        path = self.state_dir / "pids.json"
+        if not path.exists():
+            return {}
+        data: Dict[str, Any] = json.loads(path.read_text())
+        return data
+
     def daemon(self) -> Optional[Dict[str, Any]]:
         path = self.state_dir / "daemon.json"
         if not path.exists():

@@ -100,8 +100,7 @@ def down(state_dir: Path, timeout: float = DOWN_TIMEOUT_S) -> Dict[str, Any]:
     state_dir = state_dir.resolve()
     client = LabClient(state_dir)
     report: Dict[str, Any] = {"stopped": [], "killed": [], "still_listening": []}
-    pids_file = state_dir / "pids.json"
-    pids: Dict[str, Any] = json.loads(pids_file.read_text()) if pids_file.exists() else {}
+    pids = client.pids()
     daemon_pid = int(pids.get("daemon") or 0)
     with contextlib.suppress(LabError):
         client.call("shutdown")
@@ -114,7 +113,7 @@ def down(state_dir: Path, timeout: float = DOWN_TIMEOUT_S) -> Dict[str, Any]:
     elif daemon_pid:
         report["stopped"].append(daemon_pid)
     # pids.json is re-read: the lab rewrote it while it stopped its smbds.
-    pids = json.loads(pids_file.read_text()) if pids_file.exists() else {}
+    pids = client.pids()
     leftovers: List[int] = [int(p) for p in (pids.get("smbd") or {}).values()]
     for pid in leftovers:
         if _alive(pid) and "smbd" in _cmdline(pid):
