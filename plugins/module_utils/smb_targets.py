@@ -26,7 +26,9 @@ class TargetError(ValueError):
 
 
 def _port(text: str, target: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    # str.isdigit() and int() also take other scripts' digits ("\u0664\u0664\u0665", "\u00b2"):
+    # a port is ASCII digits only.
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise TargetError(f"targets: {target!r} has an invalid port {text!r} (expected 1-65535)")
     return int(text)
 
@@ -36,6 +38,15 @@ def split_target(target: str) -> Tuple[str, Optional[int]]:
     text = target.strip()
     if not text:
         raise TargetError("targets: an entry is empty")
+    if "://" in text:
+        raise TargetError(
+            f"targets: {target!r} looks like a URL; give a host name, IP address or CIDR range, "
+            "optionally with :port (for example 'fileserver01.corp.example:445')"
+        )
+    if text.startswith(("\\\\", "//")):
+        raise TargetError(
+            f"targets: {target!r} looks like a UNC path; give only the host name or IP address"
+        )
     if text.startswith("["):
         close = text.find("]")
         if close < 0:

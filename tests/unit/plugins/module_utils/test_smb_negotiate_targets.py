@@ -81,7 +81,16 @@ def test_guard_counts_across_targets_and_names_the_one_that_overflows() -> None:
         ("999.1.1.1", "not a valid host name or IP"),
         ("bad host", "not a valid host name"),
         ("-leading.example", "not a valid host name"),
-        ("http://x", "invalid port"),
+        ("http://x", "looks like a URL"),
+        ("smb://fileserver01", "looks like a URL"),
+        ("smb://fileserver01:445/share", "looks like a URL"),
+        ("\\\\fileserver01\\share", "looks like a UNC path"),
+        ("//fileserver01/share", "looks like a UNC path"),
+        # Digits of other scripts pass str.isdigit() and int(): a port is ASCII digits only.
+        ("127.0.0.1:\u0664\u0664\u0665", "invalid port"),  # Arabic-Indic 445
+        ("127.0.0.1:\uff14\uff14\uff15", "invalid port"),  # fullwidth 445
+        ("[::1]:\u0966\u0967", "invalid port"),  # Devanagari 01
+        ("127.0.0.1:\u00b2", "invalid port"),  # superscript two: isdigit() but not int()
     ],
 )
 def test_bad_targets_name_the_parameter_and_value(target: str, fragment: str) -> None:
