@@ -22,12 +22,19 @@ Microsoft documentation behind what the bodies call:
   (id -> name, guidName) (learn.microsoft.com/previous-versions/windows/desktop/policy/).
   RSOP_PolicySetting.GPOID is the GPO's directory path, which RSOP_GPO.id matches; guidName is the
   {GUID} the protocol reports.
-- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) on
+- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) -ErrorAction Stop on
   Microsoft-Windows-SMBServer/Audit (3021, 3022) and Microsoft-Windows-SMBClient/Audit (31998,
-  31999) ("SMB signing overview", auditing section). Which event property names the peer is
-  UNCONFIRMED: the first one is reported as a label.
-- Registry values through Get-Item (a Microsoft.Win32.RegistryKey: GetValueNames, GetValueKind,
-  GetValue), because Get-ItemProperty cannot tell a value's type.
+  31999) ("SMB signing overview", auditing section). PowerShell's GetEventCommand.cs: "no events"
+  is the non-terminating error NoMatchingEventsFound (FullyQualifiedErrorId
+  "NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand"); a LogName that does
+  not exist is NoMatchingLogsFound. Log names compare case-insensitively. Which event property
+  names the peer is UNCONFIRMED: the first one is reported as a label. Group-Object (by that
+  label), Sort-Object and Select-Object -First group, order and cut the peers; DateTime
+  ToUniversalTime / ToString('o') format ``last``.
+- Registry values through Get-Item (a Microsoft.Win32.RegistryKey: GetValueKind, GetValue),
+  because Get-ItemProperty cannot tell a value's type; the marker (a REG_SZ the collection owns)
+  through Get-ItemProperty, and in apply Test-Path, New-Item, New-ItemProperty -PropertyType
+  String and Remove-ItemProperty, with [DateTime]::UtcNow.ToString('o').
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from typing import Any, Mapping
 
 from ._quote import quote_pwsh
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Appended to every script, as ansible.windows plugin_utils/_reboot.py does, so the psrp
 # connection plugin reports a failure's exit code (target-protocol.md).
@@ -51,68 +58,85 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 
 # The bodies are written tersely on purpose: cmd.exe limits the command line to 8191 characters
 # and the -EncodedCommand form is about 2.7 times the script, so each script must stay under about
-# 2.5 KB (the size is asserted in tests). What each part does:
+# 2.9 KB (the size is asserted in tests). What each part does:
 # - $q is splatted where a missing log, key or parameter is an answer, not an error.
 # - Props copies only the properties an object has: older builds lack the audit properties, and
 #   the protocol leaves a missing property out rather than sending null.
-# - Reg reads registry values with their kind ({type, data}) or null when absent.
+# - Reg reads registry values with their kind ({type, data}) or null when absent; Regs reads the
+#   four groups (LanmanServer/LanmanWorkstation Parameters and their Policies twins) that both
+#   read_state and the apply read-back report.
+# - markers: the collection's own REG_SZ HKLM:\SOFTWARE\winhardening.smb AuditUnsignedClientsSince
+#   through Get-ItemProperty (gp), null when the key or value is absent.
+# - gi, gp, gcm, select, group, sort are the built-in aliases of Get-Item, Get-ItemProperty,
+#   Get-Command, Select-Object, Group-Object and Sort-Object (about_Aliases), for length alone.
 # - $gpo maps RSOP_GPO.id (which an entry's GPOID names) to {gpo_id: guidName, gpo_name: name};
 #   adding it to an entry ($null + @{...} is the entry itself) names the entry's GPO.
+# - Events: a log that Get-WinEvent -ListLog does not find is not queried (-FilterHashtable on a
+#   missing log raises NoMatchingLogsFound, which -ErrorAction Stop would turn into an error). The
+#   query runs with -ErrorAction Stop inside try: Get-WinEvent reports "no events" as the
+#   non-terminating error NoMatchingEventsFound, which is count 0; any other error is reported.
+#   Every event in the window is grouped by peer label on the host (Group-Object), sorted by
+#   count descending then label ({-$_.Count},'Name'), and cut to max_peers; last is the newest
+#   TimeCreated in UTC.
 # - % and ? are ForEach-Object and Where-Object (their documented aliases), for length alone.
 _COMMON = r"""$q=@{ErrorAction='SilentlyContinue'}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
 $as='AuditClientDoesNotSupportSigning'
 $ac='AuditServerDoesNotSupportSigning'
 function Props($o,$n){$h=@{};foreach($i in $n){if($o.PSObject.Properties[$i]){$h[$i]=$o.$i}};$h}
+function Reg($p,$n){$k=gi "HKLM:\$p" @q;$h=@{}
+foreach($i in $n){$h[$i]=if($k -and $null -ne($v=$k.GetValue($i))){
+@{type="$($k.GetValueKind($i))";data=$v}}};$h}
+function Regs{$h=@{};foreach($x in ('server','Server',$as),('client','Workstation',$ac)){
+$h[$x[0]]=Reg "SYSTEM\CurrentControlSet\Services\Lanman$($x[1])\Parameters" ($sig+$x[2])
+$h[$x[0]+'_policy']=Reg "SOFTWARE\Policies\Microsoft\Windows\Lanman$($x[1])" $x[2]};$h}
 """
 
 _READ_STATE_BODY = (
     _COMMON
-    + r"""function Reg($p,$n){$k=Get-Item "HKLM:\$p" @q;$h=@{}
-foreach($i in $n){$h[$i]=if($k -and $null -ne $k.GetValue($i)){
-@{type="$($k.GetValueKind($i))";data=$k.GetValue($i)}}};$h}
-$svc='SYSTEM\CurrentControlSet\Services\Lanman'
-$pol='SOFTWARE\Policies\Microsoft\Windows\Lanman'
-$os=Get-CimInstance Win32_OperatingSystem
+    + r"""$os=Get-CimInstance Win32_OperatingSystem
 $cs=Get-CimInstance Win32_ComputerSystem
-$cv=Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+$cv=gp 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $gpo=@{}
 $rsop=@{available=$false;error=$null;entries=@()}
 try{$r=@{Namespace='root\rsop\computer'}
 Get-CimInstance RSOP_GPO @r|%{$gpo[$_.id]=@{gpo_id=$_.guidName;gpo_name=$_.name}}
 $r.Filter='precedence=1'
 $rsop.entries=@(Get-CimInstance RSOP_RegistryValue @r|? path -Like '*SecuritySignature'|
-%{$gpo[$_.GPOID]+@{class='RSOP_RegistryValue';path=$_.path;data=$_.data}})+
-@(Get-CimInstance RSOP_RegistryPolicySetting @r|? valueName -In $as,$ac|
+%{$gpo[$_.GPOID]+@{class='RSOP_RegistryValue';path=$_.path;data=$_.data}}
+Get-CimInstance RSOP_RegistryPolicySetting @r|? valueName -In $as,$ac|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryPolicySetting';key=$_.registryKey;value_name=$_.valueName
 data=if($_.valueType -eq 4){[BitConverter]::ToInt32($_.value,0)}}})
 $rsop.available=$true}catch{$rsop.error="$_"}
 $ev=$null
-if($Request.events_since){$ev=@{}
-foreach($l in ('server','SMBServer',3021,3022),('client','SMBClient',31998,31999)){
-$log="Microsoft-Windows-$($l[1])/Audit"
-$x=@(Get-WinEvent -FilterHashtable @{LogName=$log;Id=$l[2],$l[3]
-StartTime=[datetime]$Request.events_since} @q)
-$ev[$l[0]]=@{available=[bool](Get-WinEvent -ListLog $log @q);count=$x.Count
-sample=@($x|Select-Object -First $Request.max_events|
-%{@{id=$_.Id;time=$_.TimeCreated.ToString('o');peer="$($_.Properties[0].Value)"}})}}}
-ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state';v=1;computer_name=$cs.Name
+if($t=$Request.events_since){$ev=@{}
+foreach($l in ('server',3021,3022),('client',31998,31999)){
+$n="Microsoft-Windows-SMB$($l[0])/Audit";$x=@();$e=$null
+if($a=[bool](Get-WinEvent -ListLog $n @q)){try{$x=@(Get-WinEvent -FilterHashtable @{LogName=$n
+Id=$l[1..2];StartTime=[datetime]$t} -ErrorAction Stop)}catch{
+if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e="$_"}}}
+$g=@($x|group {"$($_.Properties[0].Value)"}|sort ({-$_.Count},'Name'))
+$ev[$l[0]]=@{available=$a;error=$e;count=$x.Count;peers_total=$g.Count
+peers=@($g|select -First $Request.max_peers|%{@{peer=$_.Name;count=$_.Count
+last=@($_.Group.TimeCreated|sort)[-1].ToUniversalTime().ToString('o')}})}}}
+ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state';v=2;computer_name=$cs.Name
 os=@{caption=$os.Caption;version=$os.Version;build=[int]$os.BuildNumber;product_type=$os.ProductType
 edition_id=$cv.EditionID;display_version=$cv.DisplayVersion}
-domain_role=$cs.DomainRole
-registry=@{server=Reg "${svc}Server\Parameters" ($sig+$as)
-client=Reg "${svc}Workstation\Parameters" ($sig+$ac)
-server_policy=Reg "${pol}Server" $as;client_policy=Reg "${pol}Workstation" $ac}
+domain_role=$cs.DomainRole;registry=Regs
 server_config=Props (Get-SmbServerConfiguration) ($sig+'EnableSMB1Protocol'+$as)
 client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)
-parameters=@{server=@($as|?{Get-Command Set-SmbServerConfiguration -ParameterName $_ @q})
-client=@($ac|?{Get-Command Set-SmbClientConfiguration -ParameterName $_ @q})}
-rsop=$rsop;events=$ev}
+parameters=@{server=@($as|?{gcm Set-SmbServerConfiguration -ParameterName $_ @q})
+client=@($ac|?{gcm Set-SmbClientConfiguration -ParameterName $_ @q})}
+rsop=$rsop;events=$ev
+markers=@{audit_unsigned_clients_since=(gp 'HKLM:\SOFTWARE\winhardening.smb' @q).AuditUnsignedClientsSince}}
 """
 )
 
 # One Set-* call per property, each in its own try, so one failure neither stops the others nor
-# hides what applied; the caller judges from the read-back (target-protocol.md, apply).
+# hides what applied; the caller judges from the read-back (target-protocol.md, apply). Then, with
+# sync_marker, the marker follows the read-back: server auditing on and no marker -> write
+# [DateTime]::UtcNow as 'o' text (creating the key); auditing not on and a marker -> remove it. A
+# marker error is reported in marker_error and never stops the answer.
 _APPLY_BODY = (
     _COMMON
     + r"""$results=@()
@@ -121,15 +145,22 @@ if($null -eq $Request.$side){continue}
 $cmd=if($side -eq 'server'){'Set-SmbServerConfiguration'}else{'Set-SmbClientConfiguration'}
 foreach($p in $Request.$side.PSObject.Properties){
 $r=@{side=$side;property=$p.Name;value=[bool]$p.Value;ok=$false;error=$null}
-try{if(!(Get-Command $cmd -ParameterName $p.Name @q)){throw "$cmd has no -$($p.Name) on this host"}
+try{if(!(gcm $cmd -ParameterName $p.Name @q)){throw "$cmd has no -$($p.Name) on this host"}
 $a=@{$p.Name=[bool]$p.Value}
 if($side -eq 'server'){$null=Set-SmbServerConfiguration @a -Force -Confirm:$false}
 else{$null=Set-SmbClientConfiguration @a -Force -Confirm:$false}
 $r.ok=$true}catch{$r.error="$_"}
 $results+=$r}}
-ConvertTo-Json -Compress -Depth 6 -InputObject @{op='apply';v=1;results=$results
-server_config=Props (Get-SmbServerConfiguration) ($sig+'EnableSMB1Protocol'+$as)
-client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)}
+$mk='HKLM:\SOFTWARE\winhardening.smb';$mn='AuditUnsignedClientsSince'
+$sc=Get-SmbServerConfiguration;$me=$null
+if($Request.sync_marker){try{$m=(gp $mk @q).$mn
+if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}
+$null=New-ItemProperty $mk $mn -Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String}}
+elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me="$_"}}
+ConvertTo-Json -Compress -Depth 6 -InputObject @{op='apply';v=2;results=$results
+server_config=Props $sc ($sig+'EnableSMB1Protocol'+$as)
+client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)
+registry=Regs;markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn};marker_error=$me}
 """
 )
 

@@ -34,10 +34,17 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     "ConvertTo-Json": (UTIL + "convertto-json", {"InputObject", "Compress", "Depth"}),
     "Get-CimInstance": (CIM + "get-ciminstance", {"ClassName", "Namespace", "Filter"}),
     "Get-Item": (MGMT + "get-item", {"Path", "LiteralPath", "ErrorAction"}),
-    "Get-ItemProperty": (MGMT + "get-itemproperty", {"Path", "LiteralPath"}),
+    "Get-ItemProperty": (MGMT + "get-itemproperty", {"Path", "LiteralPath", "ErrorAction"}),
     "Get-WinEvent": (DIAG + "get-winevent", {"ListLog", "FilterHashtable", "ErrorAction"}),
     "Get-Command": (CORE + "get-command", {"Name", "ParameterName", "ErrorAction"}),
     "Select-Object": (UTIL + "select-object", {"First"}),
+    "Group-Object": (UTIL + "group-object", {"Property"}),
+    "Sort-Object": (UTIL + "sort-object", {"Property"}),
+    # The marker the collection owns (apply with sync_marker).
+    "Test-Path": (MGMT + "test-path", {"Path"}),
+    "New-Item": (MGMT + "new-item", {"Path"}),
+    "New-ItemProperty": (MGMT + "new-itemproperty", {"Path", "Name", "Value", "PropertyType"}),
+    "Remove-ItemProperty": (MGMT + "remove-itemproperty", {"Path", "Name"}),
     "ForEach-Object": (CORE + "foreach-object", {"Process"}),
     "Where-Object": (CORE + "where-object", {"Property", "Like", "In", "FilterScript"}),
     "Get-SmbServerConfiguration": (SMB + "get-smbserverconfiguration", set()),
@@ -46,9 +53,18 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     "Set-SmbServerConfiguration": (SMB + "set-smbserverconfiguration", {"Force", "Confirm"}),
     "Set-SmbClientConfiguration": (SMB + "set-smbclientconfiguration", {"Force", "Confirm"}),
 }
-# ForEach-Object and Where-Object document % and ? as their aliases (about_Aliases, and each
-# cmdlet page's "Aliases" list).
-ALIASES = {"%": "ForEach-Object", "?": "Where-Object"}
+# Built-in aliases (about_Aliases; each cmdlet page's "Aliases" list; PowerShell's
+# InitialSessionState.cs, where sort is Windows-only, which the target is).
+ALIASES = {
+    "%": "ForEach-Object",
+    "?": "Where-Object",
+    "gi": "Get-Item",
+    "gp": "Get-ItemProperty",
+    "gcm": "Get-Command",
+    "select": "Select-Object",
+    "group": "Group-Object",
+    "sort": "Sort-Object",
+}
 # What each splatted variable holds (@q, @r); ErrorAction is a common parameter (COMMON).
 SPLATS = {"q": {"ErrorAction"}, "r": {"Namespace", "Filter"}}
 
@@ -66,6 +82,7 @@ ALLOWED_TYPES = {
     "datetime": "https://learn.microsoft.com/dotnet/api/system.datetime",
     "int": "https://learn.microsoft.com/dotnet/api/system.int32",
     "BitConverter": "https://learn.microsoft.com/dotnet/api/system.bitconverter",
+    "DateTime": "https://learn.microsoft.com/dotnet/api/system.datetime.utcnow",
 }
 # Methods invoked on objects: RegistryKey (what Get-Item returns for a registry key), DateTime,
 # BitConverter.
@@ -73,14 +90,16 @@ ALLOWED_METHODS = {
     "GetValue": "https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvalue",
     "GetValueKind": "https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvaluekind",
     "ToString": "https://learn.microsoft.com/dotnet/api/system.datetime.tostring",
+    "ToUniversalTime": "https://learn.microsoft.com/dotnet/api/system.datetime.touniversaltime",
     "ToInt32": "https://learn.microsoft.com/dotnet/api/system.bitconverter.toint32",
 }
 
-READ_REQUEST = {"events_since": "2026-11-20T00:00:00Z", "max_events": 1000}
-APPLY_REQUEST = {
+READ_REQUEST = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000}
+APPLY_REQUEST: Dict[str, object] = {
     side: {s.cmdlet_property: True for s in SETTINGS if s.side == side}
     for side in ("server", "client")
 }
+APPLY_REQUEST["sync_marker"] = True
 # The largest request each script can get: every setting, the longest event request.
 RENDERED = {
     "read_state": _scripts.READ_STATE.render(READ_REQUEST),
@@ -146,13 +165,13 @@ def test_script_parses_without_error_nodes(op: str) -> None:
 @pytest.mark.parametrize("op", sorted(RENDERED))
 def test_script_follows_the_protocol_shape(op: str) -> None:
     lines = RENDERED[op].splitlines()
-    assert lines[0] == f"# winhardening.smb:{op}:1"
+    assert lines[0] == f"# winhardening.smb:{op}:2"
     assert lines[1] == "$ProgressPreference = 'SilentlyContinue'"
     assert lines[2] == "$ErrorActionPreference = 'Stop'"
     assert re.fullmatch(r"\$Request = ConvertFrom-Json -InputObject '.*'", lines[3])
     # The only output is one compressed JSON object, deep enough for registry values and events.
     assert RENDERED[op].count("ConvertTo-Json") == 1
-    assert f"ConvertTo-Json -Compress -Depth 6 -InputObject @{{op='{op}';v=1" in RENDERED[op]
+    assert f"ConvertTo-Json -Compress -Depth 6 -InputObject @{{op='{op}';v=2" in RENDERED[op]
     # Nothing else writes to the output stream.
     assert not re.search(r"Write-(Host|Output)|Out-Host|Out-Default", RENDERED[op])
 
@@ -200,7 +219,7 @@ def test_cmdlets_and_parameters_are_documented(op: str) -> None:
 def test_cim_classes_types_and_methods_are_documented(op: str) -> None:
     src, root = _parse(op)
     for name, _params, _splats, tokens in _commands(src, root):
-        if name == "Get-CimInstance":
+        if ALIASES.get(name, name) == "Get-CimInstance":
             assert tokens, "Get-CimInstance without a class"
             assert tokens[0] in ALLOWED_CIM_CLASSES, tokens[0]
     for node in _walk(root):
@@ -222,31 +241,90 @@ def test_every_catalog_property_is_read_and_writable() -> None:
         assert s.cmdlet in ALLOWED_CMDLETS
     assert "'EnableSMB1Protocol'" in RENDERED["read_state"]
     apply_body = _scripts.APPLY.body
-    guard = apply_body.index("Get-Command $cmd -ParameterName $p.Name @q")
+    guard = apply_body.index("gcm $cmd -ParameterName $p.Name @q")
     assert guard < apply_body.index("Set-SmbServerConfiguration @a")
     assert guard < apply_body.index("Set-SmbClientConfiguration @a")
 
 
 def test_audit_parameters_are_feature_detected_in_read_state() -> None:
     body = _scripts.READ_STATE.body
-    assert "Get-Command Set-SmbServerConfiguration -ParameterName $_ @q" in body
-    assert "Get-Command Set-SmbClientConfiguration -ParameterName $_ @q" in body
+    assert "gcm Set-SmbServerConfiguration -ParameterName $_ @q" in body
+    assert "gcm Set-SmbClientConfiguration -ParameterName $_ @q" in body
     # Properties are copied only where the object has them (PSObject.Properties lookup).
     assert "if($o.PSObject.Properties[$i])" in _scripts._COMMON
 
 
 def test_request_line_quotes_user_text() -> None:
-    script = _scripts.READ_STATE.render({"events_since": "it's \u2019now\u2019", "max_events": 1})
+    script = _scripts.READ_STATE.render({"events_since": "it's \u2019now\u2019", "max_peers": 1})
     request_line = script.splitlines()[3]
     # json.dumps escapes non-ASCII; the ASCII quote is doubled inside the single-quoted literal.
-    assert request_line.endswith("""'{"events_since":"it''s \\u2019now\\u2019","max_events":1}'""")
+    assert request_line.endswith("""'{"events_since":"it''s \\u2019now\\u2019","max_peers":1}'""")
     src = script.encode()
     assert not PARSER.parse(src).root_node.has_error
 
 
 def test_body_never_changes_with_the_request() -> None:
-    one = _scripts.READ_STATE.render({"events_since": None, "max_events": 1}).splitlines()
+    one = _scripts.READ_STATE.render({"events_since": None, "max_peers": 1}).splitlines()
     two = _scripts.READ_STATE.render(READ_REQUEST).splitlines()
     assert one[:3] == two[:3]
     assert one[4:] == two[4:]
     assert one[3] != two[3]
+
+
+def _read_events_part() -> str:
+    body = _scripts.READ_STATE.body
+    return body[body.index("if($t=$Request.events_since)") : body.index("ConvertTo-Json")]
+
+
+def test_read_state_queries_only_an_available_log_and_stops_on_its_errors() -> None:
+    events = _read_events_part()
+    listlog = events.index("Get-WinEvent -ListLog $n @q")
+    guard = events.index("if($a=[bool](Get-WinEvent -ListLog $n @q)){try{")
+    query = events.index("Get-WinEvent -FilterHashtable")
+    assert listlog < query and guard < query
+    # The query is inside try, stops on any error, and "no events" is not an error.
+    assert events.index("try{") < query < events.index("-ErrorAction Stop)}catch{")
+    assert "if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e=\"$_\"}" in events
+    assert "available=$a;error=$e;count=$x.Count;peers_total=$g.Count" in events
+
+
+def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
+    events = _read_events_part()
+    # Every event in the window is grouped (no -MaxEvents, no cut before grouping) ...
+    assert "MaxEvents" not in events
+    assert "$g=@($x|group {\"$($_.Properties[0].Value)\"}|sort ({-$_.Count},'Name'))" in events
+    # ... and only the sorted groups are cut to max_peers.
+    assert "peers=@($g|select -First $Request.max_peers|" in events
+    assert "last=@($_.Group.TimeCreated|sort)[-1].ToUniversalTime().ToString('o')" in events
+    assert "max_events" not in _scripts.READ_STATE.body
+
+
+def test_both_scripts_report_the_registry_groups_and_the_marker() -> None:
+    assert "function Reg(" in _scripts._COMMON and "function Regs{" in _scripts._COMMON
+    for body in (_scripts.READ_STATE.body, _scripts.APPLY.body):
+        assert "registry=Regs" in body
+        assert "markers=@{audit_unsigned_clients_since=(gp " in body
+    assert "'HKLM:\\SOFTWARE\\winhardening.smb' @q).AuditUnsignedClientsSince}" in (
+        _scripts.READ_STATE.body
+    )
+    assert "$mk='HKLM:\\SOFTWARE\\winhardening.smb';$mn='AuditUnsignedClientsSince'" in (
+        _scripts.APPLY.body
+    )
+
+
+def test_apply_syncs_the_marker_after_the_writes_and_reports_its_error() -> None:
+    body = _scripts.APPLY.body
+    last_write = body.index("Set-SmbClientConfiguration @a")
+    read_back = body.index("$sc=Get-SmbServerConfiguration")
+    sync = body.index("if($Request.sync_marker){try{")
+    answer = body.index("ConvertTo-Json")
+    assert last_write < read_back < sync < answer
+    part = body[sync:answer]
+    # Auditing on and no marker: create the key if needed, write UtcNow as 'o' text (REG_SZ).
+    assert "if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}" in part
+    assert "-Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String" in part
+    # Auditing not on and a marker: remove it. Any error lands in marker_error.
+    assert "elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me=\"$_\"}}" in part
+    assert "marker_error=$me}" in body
+    # The read-back uses the same configuration object the marker followed.
+    assert "server_config=Props $sc (" in body
