@@ -83,6 +83,7 @@ _COMMON = r"""$q=@{ErrorAction='SilentlyContinue'}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
 $as='AuditClientDoesNotSupportSigning'
 $ac='AuditServerDoesNotSupportSigning'
+$mk='HKLM:\SOFTWARE\winhardening.smb';$mn='AuditUnsignedClientsSince'
 function Props($o,$n){$h=@{};foreach($i in $n){if($o.PSObject.Properties[$i]){$h[$i]=$o.$i}};$h}
 function Reg($p,$n){$k=gi "HKLM:\$p" @q;$h=@{}
 foreach($i in $n){$h[$i]=if($k -and $null -ne($v=$k.GetValue($i))){
@@ -128,7 +129,7 @@ client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)
 parameters=@{server=@($as|?{gcm Set-SmbServerConfiguration -ParameterName $_ @q})
 client=@($ac|?{gcm Set-SmbClientConfiguration -ParameterName $_ @q})}
 rsop=$rsop;events=$ev
-markers=@{audit_unsigned_clients_since=(gp 'HKLM:\SOFTWARE\winhardening.smb' @q).AuditUnsignedClientsSince}}
+markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}}
 """
 )
 
@@ -151,7 +152,6 @@ if($side -eq 'server'){$null=Set-SmbServerConfiguration @a -Force -Confirm:$fals
 else{$null=Set-SmbClientConfiguration @a -Force -Confirm:$false}
 $r.ok=$true}catch{$r.error="$_"}
 $results+=$r}}
-$mk='HKLM:\SOFTWARE\winhardening.smb';$mn='AuditUnsignedClientsSince'
 $sc=Get-SmbServerConfiguration;$me=$null
 if($Request.sync_marker){try{$m=(gp $mk @q).$mn
 if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}

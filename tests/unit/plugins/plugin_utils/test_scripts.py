@@ -281,7 +281,8 @@ def test_read_state_queries_only_an_available_log_and_stops_on_its_errors() -> N
     listlog = events.index("Get-WinEvent -ListLog $n @q")
     guard = events.index("if($a=[bool](Get-WinEvent -ListLog $n @q)){try{")
     query = events.index("Get-WinEvent -FilterHashtable")
-    assert listlog < query and guard < query
+    assert listlog < query
+    assert guard < query
     # The query is inside try, stops on any error, and "no events" is not an error.
     assert events.index("try{") < query < events.index("-ErrorAction Stop)}catch{")
     assert "if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e=\"$_\"}" in events
@@ -300,15 +301,13 @@ def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
 
 
 def test_both_scripts_report_the_registry_groups_and_the_marker() -> None:
-    assert "function Reg(" in _scripts._COMMON and "function Regs{" in _scripts._COMMON
+    assert "function Reg(" in _scripts._COMMON
+    assert "function Regs{" in _scripts._COMMON
     for body in (_scripts.READ_STATE.body, _scripts.APPLY.body):
         assert "registry=Regs" in body
-        assert "markers=@{audit_unsigned_clients_since=(gp " in body
-    assert "'HKLM:\\SOFTWARE\\winhardening.smb' @q).AuditUnsignedClientsSince}" in (
-        _scripts.READ_STATE.body
-    )
+        assert "markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}" in body
     assert "$mk='HKLM:\\SOFTWARE\\winhardening.smb';$mn='AuditUnsignedClientsSince'" in (
-        _scripts.APPLY.body
+        _scripts._COMMON
     )
 
 
@@ -324,7 +323,7 @@ def test_apply_syncs_the_marker_after_the_writes_and_reports_its_error() -> None
     assert "if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}" in part
     assert "-Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String" in part
     # Auditing not on and a marker: remove it. Any error lands in marker_error.
-    assert "elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me=\"$_\"}}" in part
+    assert 'elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me="$_"}}' in part
     assert "marker_error=$me}" in body
     # The read-back uses the same configuration object the marker followed.
     assert "server_config=Props $sc (" in body
