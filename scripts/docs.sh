@@ -13,6 +13,8 @@ root=$PWD
 bin=${VENV_BIN:-$root/.venv/bin}
 export PATH="$bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH=${ANSIBLE_COLLECTIONS_PATH:-$root/.collections}
+# Ansible's own scratch files stay in the checkout (the Makefile sets the same).
+export ANSIBLE_HOME=${ANSIBLE_HOME:-$root/.ansible}
 
 link=$root/.collections/ansible_collections/winhardening/smb
 if [[ ! -e $link ]]; then
@@ -31,7 +33,9 @@ rm -rf "$site"
 mkdir -p "$site"
 chmod 755 "$site"  # antsibull-docs refuses a destination others can write to
 
-antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$site" \
+# scripts/antsibull-docs.cfg keeps antsibull-docs' log off ~/antsibull.log (standard error only);
+# build.sh reads the site's own antsibull-docs.cfg, so the same settings go in there too.
+antsibull-docs --config-file "$root/scripts/antsibull-docs.cfg" sphinx-init --use-current --fail-on-error --dest-dir "$site" \
   --sphinx-theme "$theme" --no-add-antsibull-docs-version \
   --project winhardening.smb --copyright "winhardening.smb contributors" \
   --title "winhardening.smb documentation" \
@@ -39,6 +43,7 @@ antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$site" \
 # Offline: no remote inventories, so labels that live on docs.ansible.com (such as
 # common_return_values) cannot resolve and are not warnings here. References inside this
 # collection are checked by `antsibull-docs lint-collection-docs`, which `make test` runs.
+cat "$root/scripts/antsibull-docs.cfg" >>"$site/antsibull-docs.cfg"
 cat >>"$site/conf.py" <<'PY'
 intersphinx_mapping = {}
 suppress_warnings = ["ref.ref"]

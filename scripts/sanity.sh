@@ -9,8 +9,9 @@
 #
 # ansible-test's per-test venvs bootstrap pip from a download host these machines cannot reach,
 # so a stand-in get-pip script (ensurepip, then pip from the package index) goes into
-# ansible-test's cache. The venvs it then creates are cached under ~/.ansible/test/, so only the
-# first run on a machine is slow.
+# ansible-test's cache. ansible-test keeps that cache and the venvs it creates under
+# ~/.ansible/test/, a path fixed in its code, so it runs with HOME set to .cache/ansible-test-home
+# in the checkout: nothing lands in the user's home, and only the first run in a checkout is slow.
 #
 # Usage: scripts/sanity.sh [ansible-test sanity options], e.g. --test validate-modules
 set -euo pipefail
@@ -34,7 +35,13 @@ cp -p tests/config.yml "$dest/tests/"
 # checkout's, where build/ is ignored, and see no files at all.
 git init -q "$dest"
 
-cache="$HOME/.ansible/test/cache"
+# pip keeps reading the user's configuration and package cache (package installs are the one
+# thing allowed outside the checkout); everything else ansible-test writes stays here.
+export XDG_CONFIG_HOME=${XDG_CONFIG_HOME:-$HOME/.config}
+export PIP_CACHE_DIR=${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}
+[[ -z ${PYENV_ROOT:-} && -d $HOME/.pyenv ]] && export PYENV_ROOT=$HOME/.pyenv
+test_home=$root/.cache/ansible-test-home
+cache="$test_home/.ansible/test/cache"
 mkdir -p "$cache"
 for version in 24_2 25_2 25_3; do
   cat >"$cache/get_pip_${version}.py" <<'PY'
@@ -68,7 +75,7 @@ run_sanity() {
   ran=$((ran + 1))
   # pip's chatter while ansible-test fills its venvs is dropped; findings and errors are kept.
   set +e
-  (cd "$dest" && "$venv/bin/ansible-test" sanity --venv --python "$python" --color no "$@") 2>&1 |
+  (cd "$dest" && HOME=$test_home "$venv/bin/ansible-test" sanity --venv --python "$python" --color no "$@") 2>&1 |
     { grep -vE "$PIP_NOISE" || true; }
   local rc=${PIPESTATUS[0]}
   set -e
