@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -41,6 +43,15 @@ BASE_PROPERTIES = {
 AUDIT_BY_SIDE = {"server": SERVER_AUDIT, "client": CLIENT_AUDIT}
 # Get-WinEvent channels that hold the signing audit events (smb-signing-overview.md).
 EVENT_IDS = {"server": (3021, 3022), "client": (31998, 31999)}
+# The collection's own marker: HKLM\\SOFTWARE\\winhardening.smb, REG_SZ AuditUnsignedClientsSince.
+MARKER_KEY = "SOFTWARE\\winhardening.smb"
+MARKER_VALUE = "AuditUnsignedClientsSince"
+
+
+def utc_now() -> str:
+    """The lab's clock, as [DateTime]::UtcNow.ToString('o') prints it (7 fraction digits, Z)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 class ModelError(ValueError):
@@ -66,6 +77,13 @@ class HostModel:
     # Test-only: force smbd's "server signing" regardless of the model, so the wire can be made
     # to disagree with the configuration (None: follow the model).
     wire_require_signing: Optional[bool] = None
+    # RSoP unreadable with this error text (e.g. "Access denied"); "" means readable.
+    # rsop_available=false keeps meaning "namespace missing".
+    rsop_error: str = ""
+    # side -> the error text the event query on that side's log raises (the log exists).
+    event_log_error: Dict[str, str] = field(default_factory=dict)
+    # The AuditUnsignedClientsSince marker (REG_SZ text), None when absent.
+    audit_marker: Optional[str] = None
 
     def __post_init__(self) -> None:
         rel = os_table.release(self.os)
@@ -177,6 +195,8 @@ class HostModel:
         return changed
 
     def rsop_view(self) -> Dict[str, Any]:
+        if self.rsop_error:
+            return {"available": False, "error": self.rsop_error, "entries": []}
         if not self.rsop_available:
             return {
                 "available": False,
@@ -199,17 +219,58 @@ class HostModel:
             )
         self.events.append({"side": side, "id": event_id, "peer": peer, "time": time})
 
-    def events_view(self, since: str, max_events: int) -> Dict[str, Any]:
+    def events_view(self, since: str, max_peers: int) -> Dict[str, Any]:
+        """read_state v2 ``events``: per log, every event in the window grouped by peer label
+        (as Group-Object does: case-insensitively, the label spelled as in the newest event),
+        sorted by count descending then label, cut to max_peers (docs/dev/target-protocol.md)."""
         out: Dict[str, Any] = {}
         for side in ("server", "client"):
-            if not self.event_log_exists(side):
-                out[side] = {"available": False, "count": 0, "sample": []}
+            view: Dict[str, Any] = {
+                "available": self.event_log_exists(side),
+                "error": None,
+                "count": 0,
+                "peers_total": 0,
+                "peers": [],
+            }
+            out[side] = view
+            if not view["available"]:
+                continue  # the script does not query a log -ListLog does not find
+            if self.event_log_error.get(side):
+                view["error"] = self.event_log_error[side]
                 continue
-            matching = [e for e in self.events if e["side"] == side and e["time"] >= since]
-            matching.sort(key=lambda e: e["time"], reverse=True)
-            sample = [{"id": e["id"], "time": e["time"], "peer": e["peer"]} for e in matching]
-            out[side] = {"available": True, "count": len(matching), "sample": sample[:max_events]}
+            since_t = parse_time(since)
+            matching = [
+                e for e in self.events if e["side"] == side and parse_time(e["time"]) >= since_t
+            ]
+            # Get-WinEvent returns newest first.
+            matching.sort(key=lambda e: parse_time(e["time"]), reverse=True)
+            groups: Dict[str, Dict[str, Any]] = {}
+            for e in matching:
+                group = groups.setdefault(str(e["peer"]).casefold(), {"peer": str(e["peer"])})
+                group["count"] = group.get("count", 0) + 1
+                newest = group.get("_last")
+                if newest is None or parse_time(e["time"]) > newest:
+                    group["_last"] = parse_time(e["time"])
+            peers = sorted(groups.values(), key=lambda g: (-g["count"], g["peer"].casefold()))
+            view["count"] = len(matching)
+            view["peers_total"] = len(peers)
+            view["peers"] = [
+                {"peer": g["peer"], "count": g["count"], "last": _iso_o(g["_last"])}
+                for g in peers[: max(0, max_peers)]
+            ]
         return out
+
+    # -- the collection's marker ----------------------------------------------------------------
+    def markers_view(self) -> Dict[str, Optional[str]]:
+        return {"audit_unsigned_clients_since": self.audit_marker}
+
+    def sync_marker(self, now: str) -> None:
+        """apply v2 ``sync_marker``: the marker follows server auditing in the read-back."""
+        auditing = self.config("server").get(SERVER_AUDIT) is True
+        if auditing and self.audit_marker is None:
+            self.audit_marker = now
+        elif not auditing and self.audit_marker is not None:
+            self.audit_marker = None
 
     # -- persistence ----------------------------------------------------------------------------
     def to_json(self) -> Dict[str, Any]:
@@ -267,6 +328,24 @@ def rsop_entry(
         "gpo_id": gpo_id,
         "gpo_name": gpo_name,
     }
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """An ISO 8601 time as [datetime] reads it; a time without offset is taken as UTC."""
+    t = str(text).strip()
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    # Python before 3.11 takes at most 6 fraction digits; 'o' prints 7.
+    t = re.sub(r"(\.\d{6})\d+", r"\1", t)
+    moment = datetime.datetime.fromisoformat(t)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def _iso_o(moment: datetime.datetime) -> str:
+    """DateTime.ToUniversalTime().ToString('o'): 2026-11-24T10:00:00.0000000Z."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
 def _truthy(value: Dict[str, Any]) -> bool:

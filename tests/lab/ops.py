@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from lab import model as model_module
 from lab.clixml import error_clixml
 from lab.model import REPORTED_VALUES, HostModel, ModelError
 from lab.script_reader import ModuleWrapper, ProtocolScript, RawCommand, Script, Unknown
@@ -60,22 +61,24 @@ def _dump(obj: Dict[str, Any]) -> str:
 
 def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
     req = script.request
-    unknown = set(req) - {"events_since", "max_events"}
+    unknown = set(req) - {"events_since", "max_peers"}
     if unknown:
         raise RequestError(f"unknown keys {sorted(unknown)}")
     since = req.get("events_since")
     if since is not None and not isinstance(since, str):
         raise RequestError("events_since must be null or an ISO 8601 string")
-    max_events = req.get("max_events", 50)
-    if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 0:
-        raise RequestError("max_events must be a non-negative integer")
-    registry = {
-        area: {name: model.registry_value(area, name) for name in names}
-        for area, names in REPORTED_VALUES.items()
-    }
+    max_peers = req.get("max_peers", 50)
+    if not isinstance(max_peers, int) or isinstance(max_peers, bool) or max_peers < 0:
+        raise RequestError("max_peers must be a non-negative integer")
+    if since is not None:
+        try:
+            model_module.parse_time(since)
+        except ValueError:
+            raise RequestError(f"events_since is not an ISO 8601 time: {since!r}") from None
+    registry = _registry(model)
     result = {
         "op": "read_state",
-        "v": 1,
+        "v": 2,
         "computer_name": model.computer_name,
         "os": model.os_info(),
         "domain_role": model.domain_role,
@@ -84,16 +87,20 @@ def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
         "client_config": model.config("client"),
         "parameters": model.parameters(),
         "rsop": model.rsop_view(),
-        "events": None if since is None else model.events_view(since, max_events),
+        "events": None if since is None else model.events_view(since, max_peers),
+        "markers": model.markers_view(),
     }
     return Outcome(0, _dump(result), "", {"op": "read_state", "reads": sorted(registry)})
 
 
 def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
     req = script.request
-    unknown = set(req) - {"server", "client"}
+    unknown = set(req) - {"server", "client", "sync_marker"}
     if unknown:
-        raise RequestError(f"unknown sides {sorted(unknown)}")
+        raise RequestError(f"unknown keys {sorted(unknown)}")
+    sync = req.get("sync_marker", False)
+    if not isinstance(sync, bool):
+        raise RequestError("sync_marker must be true or false")
     results: List[Dict[str, Any]] = []
     writes: List[Dict[str, Any]] = []
     for side in ("server", "client"):
@@ -120,20 +127,40 @@ def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
                     "error": error,
                 }
             )
+    marker_before = model.audit_marker
+    marker_error: Optional[str] = None
+    if sync:
+        try:
+            model.sync_marker(model_module.utc_now())
+        except ModelError as exc:  # pragma: no cover - the model has no marker failure yet
+            marker_error = str(exc)
     result = {
         "op": "apply",
-        "v": 1,
+        "v": 2,
         "results": results,
         "server_config": model.config("server"),
         "client_config": model.config("client"),
+        "registry": _registry(model),
+        "markers": model.markers_view(),
+        "marker_error": marker_error,
     }
-    return Outcome(
-        0,
-        _dump(result),
-        "",
-        {"op": "apply", "writes": writes, "failed": [r for r in results if not r["ok"]]},
-        wrote=bool(writes),
-    )
+    record: Dict[str, Any] = {
+        "op": "apply",
+        "writes": writes,
+        "failed": [r for r in results if not r["ok"]],
+    }
+    marker_changed = model.audit_marker != marker_before
+    if marker_changed:
+        record["marker"] = {"before": marker_before, "after": model.audit_marker}
+    return Outcome(0, _dump(result), "", record, wrote=bool(writes) or marker_changed)
+
+
+def _registry(model: HostModel) -> Dict[str, Dict[str, Any]]:
+    """The four registry groups read_state and the apply read-back report."""
+    return {
+        area: {name: model.registry_value(area, name) for name in names}
+        for area, names in REPORTED_VALUES.items()
+    }
 
 
 def _raw(model: HostModel, script: RawCommand) -> Outcome:

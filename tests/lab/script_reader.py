@@ -36,10 +36,15 @@ _EXEC_WRAPPER_TOKENS = (
     "#AnsibleRequires",
 )
 # What each op's body must call (docs/dev/target-protocol.md); a body without them is not the
-# script the lab models, so it must not be answered as if it were.
+# script the lab models, so it must not be answered as if it were. Version 1 is gone (the
+# collection never released it): it is refused like any unknown version.
 REQUIRED_CALLS: Dict[Tuple[str, int], Tuple[str, ...]] = {
-    ("read_state", 1): ("Get-SmbServerConfiguration", "Get-SmbClientConfiguration"),
-    ("apply", 1): ("Set-SmbServerConfiguration", "Set-SmbClientConfiguration"),
+    ("read_state", 2): ("Get-SmbServerConfiguration", "Get-SmbClientConfiguration", "Get-WinEvent"),
+    ("apply", 2): (
+        "Set-SmbServerConfiguration",
+        "Set-SmbClientConfiguration",
+        "Get-SmbServerConfiguration",
+    ),
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 
 from lab import os_table
 from lab.fleet import Fleet, FleetError, address_for, choose_subnet
-from lab.model import REGISTRY_AREAS, HostModel, ModelError
+from lab.model import REGISTRY_AREAS, HostModel, ModelError, parse_time
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -89,7 +89,10 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     registry DWord (value ``absent`` removes it); ``config.<side>.<Property>`` acts like
     Set-Smb*Configuration; ``smb1``, ``audit_backport``, ``rsop_available``; ``wire_signing``
     (true, false or model) makes Samba's negotiate follow or disagree with the model;
-    ``deny_writes`` (comma list of side.Property); ``domain_role``; ``os``; ``edition``.
+    ``deny_writes`` (comma list of side.Property); ``rsop_error`` (RSoP unreadable with this
+    text, e.g. ``Access denied``; empty clears); ``event_log_error`` (``SIDE:TEXT``: the event
+    query on that side's log fails with TEXT; ``SIDE:`` clears); ``audit_marker`` (an ISO 8601
+    time, or ``absent``); ``domain_role``; ``os``; ``edition``.
     """
     if "=" not in assignment:
         raise ModelError(f"host {model.name}: expected key=value, got {assignment!r}")
@@ -113,6 +116,25 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
         setattr(model, key, _bool(key, value))
     elif key == "wire_signing":
         model.wire_require_signing = None if value == "model" else _bool(key, value)
+    elif key == "rsop_error":
+        model.rsop_error = value
+    elif key == "event_log_error":
+        side, sep, text = value.partition(":")
+        if not sep or side not in ("server", "client"):
+            raise ModelError(f"{key}: expected SIDE:TEXT with SIDE server or client, got {value!r}")
+        if text:
+            model.event_log_error[side] = text
+        else:
+            model.event_log_error.pop(side, None)
+    elif key == "audit_marker":
+        if value.lower() == "absent":
+            model.audit_marker = None
+        else:
+            try:
+                parse_time(value)
+            except ValueError:
+                raise ModelError(f"{key}: expected an ISO 8601 time or 'absent'") from None
+            model.audit_marker = value
     elif key == "deny_writes":
         model.deny_writes = [v for v in value.split(",") if v]
     elif key == "domain_role":

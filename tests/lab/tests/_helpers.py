@@ -20,17 +20,18 @@ RC_SUFFIX = (
 BODIES = {
     "read_state": (
         "$s = Get-SmbServerConfiguration\n$c = Get-SmbClientConfiguration\n"
+        "$e = Get-WinEvent -ListLog Microsoft-Windows-SMBServer/Audit\n"
         "ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state'}"
     ),
     "apply": (
         "foreach ($p in $Request.server.PSObject.Properties) { Set-SmbServerConfiguration "
         "-Force -Confirm:$false }\nforeach ($p in $Request.client.PSObject.Properties) { "
-        "Set-SmbClientConfiguration -Force -Confirm:$false }"
+        "Set-SmbClientConfiguration -Force -Confirm:$false }\n$s = Get-SmbServerConfiguration"
     ),
 }
 
 
-def protocol_script(op: str, request: Dict[str, Any], version: int = 1) -> str:
+def protocol_script(op: str, request: Dict[str, Any], version: int = 2) -> str:
     literal = json.dumps(request, separators=(",", ":")).replace("'", "''")
     return (
         f"# winhardening.smb:{op}:{version}\n$ProgressPreference = 'SilentlyContinue'\n"
@@ -68,7 +69,7 @@ def run_script(
 
 
 def read_state(lab: LabClient, host: str, **request: Any) -> Dict[str, Any]:
-    req = {"events_since": None, "max_events": 50, **request}
+    req = {"events_since": None, "max_peers": 50, **request}
     rc, out, err = run_script(lab, host, protocol_script("read_state", req))
     assert rc == 0, err
     result: Dict[str, Any] = json.loads(out)

@@ -16,7 +16,7 @@ from lab.tests._helpers import protocol_script, run_script, session
 
 pytestmark = pytest.mark.lab
 
-READ = protocol_script("read_state", {"events_since": None, "max_events": 5})
+READ = protocol_script("read_state", {"events_since": None, "max_peers": 5})
 
 
 @pytest.fixture(scope="module")

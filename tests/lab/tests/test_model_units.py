@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import json
+import re
+from typing import Any, Dict
 
 import pytest
 
 from lab import ops
 from lab.fleet import FleetError, parse
-from lab.model import HostModel, ModelError
+from lab.model import HostModel, ModelError, parse_time
 from lab.os_table import os_default, release
 from lab.script_reader import ModuleWrapper, ProtocolScript, RawCommand, Unknown, read_script
+from lab.state import apply_assignment
 from lab.tests._helpers import PREFIX, encode, protocol_script
 
 
@@ -94,19 +99,184 @@ def test_standalone_has_no_rsop_namespace() -> None:
     assert view["error"]
 
 
-def test_events_are_filtered_newest_first_and_capped() -> None:
+def test_events_are_filtered_to_the_window() -> None:
     m = host("windows_server_2025", 3)
     for day in (20, 21, 22):
         m.add_event("server", 3021, f"peer{day}", f"2026-11-{day}T00:00:00Z")
-    view = m.events_view("2026-11-21T00:00:00Z", 1)
-    assert view["server"]["count"] == 2
-    assert view["server"]["sample"] == [
-        {"id": 3021, "time": "2026-11-22T00:00:00Z", "peer": "peer22"}
-    ]
+    view = m.events_view("2026-11-21T00:00:00Z", 50)
+    assert view["server"] == {
+        "available": True,
+        "error": None,
+        "count": 2,
+        "peers_total": 2,
+        "peers": [
+            {"peer": "peer21", "count": 1, "last": "2026-11-21T00:00:00.0000000Z"},
+            {"peer": "peer22", "count": 1, "last": "2026-11-22T00:00:00.0000000Z"},
+        ],
+    }
     assert view["client"]["available"] is True
-    assert host("windows_server_2019", 3).events_view("2026", 5)["server"]["available"] is False
+    # No log, no query: available false and nothing else.
+    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["server"] == {
+        "available": False,
+        "error": None,
+        "count": 0,
+        "peers_total": 0,
+        "peers": [],
+    }
     with pytest.raises(ModelError, match="must be one of"):
         m.add_event("server", 31998, "x", "2026-11-22T00:00:00Z")
+
+
+def _six_peers() -> HostModel:
+    """56 server events from 6 peers (51 + 1 + 1 + 1 + 1 + 1), plus one before the window."""
+    m = host("windows_server_2025", 3)
+    for i in range(51):
+        m.add_event("server", 3021, "10.0.0.5", f"2026-11-21T10:{i:02d}:00Z")
+    for n, peer in enumerate(("10.0.0.9", "10.0.0.7", "pc-b", "PC-A", "10.0.0.6")):
+        m.add_event("server", 3022, peer, f"2026-11-22T0{n}:00:00Z")
+    m.add_event("server", 3021, "old-peer", "2026-11-01T00:00:00Z")
+    return m
+
+
+def test_events_are_grouped_per_peer_over_the_whole_window() -> None:
+    view = _six_peers().events_view("2026-11-20T00:00:00Z", 50)["server"]
+    assert view["count"] == 56
+    assert view["peers_total"] == 6
+    assert view["error"] is None
+    # Count descending, then label ascending (case-insensitively, as Sort-Object does).
+    assert [(p["peer"], p["count"]) for p in view["peers"]] == [
+        ("10.0.0.5", 51),
+        ("10.0.0.6", 1),
+        ("10.0.0.7", 1),
+        ("10.0.0.9", 1),
+        ("PC-A", 1),
+        ("pc-b", 1),
+    ]
+    assert view["peers"][0]["last"] == "2026-11-21T10:50:00.0000000Z"
+
+
+def test_events_are_cut_to_max_peers_after_grouping() -> None:
+    view = _six_peers().events_view("2026-11-20T00:00:00Z", 2)["server"]
+    assert view["count"] == 56
+    assert view["peers_total"] == 6
+    assert [(p["peer"], p["count"]) for p in view["peers"]] == [("10.0.0.5", 51), ("10.0.0.6", 1)]
+
+
+def test_peer_labels_group_case_insensitively_like_group_object() -> None:
+    m = host("windows_server_2025", 3)
+    m.add_event("server", 3021, "pc1", "2026-11-21T00:00:00Z")
+    m.add_event("server", 3021, "PC1", "2026-11-22T00:00:00Z")
+    view = m.events_view("2026-11-20T00:00:00Z", 50)["server"]
+    assert view["peers"] == [{"peer": "PC1", "count": 2, "last": "2026-11-22T00:00:00.0000000Z"}]
+
+
+def _run(m: HostModel, op: str, request: Dict[str, Any]) -> Dict[str, Any]:
+    outcome = ops.run(m, read_script("PowerShell", [*PREFIX, encode(protocol_script(op, request))]))
+    assert outcome.rc == 0, outcome.stderr
+    answer: Dict[str, Any] = json.loads(outcome.stdout)
+    return answer
+
+
+def test_read_state_v2_answer_through_the_reader() -> None:
+    m = _six_peers()
+    state = _run(m, "read_state", {"events_since": "2026-11-20T00:00:00Z", "max_peers": 2})
+    assert state["v"] == 2
+    assert state["events"]["server"]["peers_total"] == 6
+    assert len(state["events"]["server"]["peers"]) == 2
+    assert state["markers"] == {"audit_unsigned_clients_since": None}
+    assert _run(m, "read_state", {"events_since": None, "max_peers": 2})["events"] is None
+
+
+def test_version_1_and_max_events_are_refused() -> None:
+    v1 = protocol_script("read_state", {"events_since": None, "max_events": 5}, version=1)
+    assert isinstance(read_script("PowerShell", [*PREFIX, encode(v1)]), Unknown)
+    old_key = protocol_script("read_state", {"events_since": None, "max_events": 5})
+    outcome = ops.run(
+        host("windows_server_2025", 3), read_script("PowerShell", [*PREFIX, encode(old_key)])
+    )
+    assert outcome.rc == 1
+    assert "unknown keys ['max_events']" in outcome.stderr
+
+
+def test_knob_rsop_error() -> None:
+    m = host("windows_server_2022", 3)
+    assert m.rsop_view()["available"] is True
+    apply_assignment(m, "rsop_error=Access denied")
+    assert m.rsop_view() == {"available": False, "error": "Access denied", "entries": []}
+    apply_assignment(m, "rsop_error=")
+    assert m.rsop_view()["available"] is True
+
+
+def test_knob_event_log_error_per_side() -> None:
+    m = _six_peers()
+    apply_assignment(m, "event_log_error=server:The parameter is incorrect")
+    view = m.events_view("2026-11-20T00:00:00Z", 50)
+    assert view["server"] == {
+        "available": True,
+        "error": "The parameter is incorrect",
+        "count": 0,
+        "peers_total": 0,
+        "peers": [],
+    }
+    assert view["client"]["error"] is None
+    apply_assignment(m, "event_log_error=server:")
+    assert m.events_view("2026-11-20T00:00:00Z", 50)["server"]["count"] == 56
+    with pytest.raises(ModelError, match="SIDE:TEXT"):
+        apply_assignment(m, "event_log_error=both:x")
+
+
+def test_knob_audit_marker() -> None:
+    m = host("windows_server_2025", 3)
+    apply_assignment(m, "audit_marker=2026-11-20T08:00:00.0000000Z")
+    assert m.markers_view() == {"audit_unsigned_clients_since": "2026-11-20T08:00:00.0000000Z"}
+    apply_assignment(m, "audit_marker=absent")
+    assert m.markers_view() == {"audit_unsigned_clients_since": None}
+    with pytest.raises(ModelError, match="ISO 8601"):
+        apply_assignment(m, "audit_marker=yesterday")
+
+
+def test_apply_v2_reads_back_the_registry_and_syncs_the_marker() -> None:
+    m = host("windows_server_2025", 3, deny_writes=["server.RequireSecuritySignature"])
+    before = datetime.datetime.now(datetime.timezone.utc)
+    answer = _run(
+        m,
+        "apply",
+        {
+            "server": {"RequireSecuritySignature": True, "AuditClientDoesNotSupportSigning": True},
+            "client": {},
+            "sync_marker": True,
+        },
+    )
+    assert answer["v"] == 2
+    assert answer["marker_error"] is None
+    # The refused write leaves the value absent; the audit write is there.
+    assert answer["registry"]["server"]["RequireSecuritySignature"] is None
+    assert answer["registry"]["server"]["AuditClientDoesNotSupportSigning"] == {
+        "type": "DWord",
+        "data": 1,
+    }
+    assert set(answer["registry"]) == {"server", "client", "server_policy", "client_policy"}
+    since = answer["markers"]["audit_unsigned_clients_since"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", since)
+    assert before - datetime.timedelta(seconds=1) <= parse_time(since)
+    # Auditing still on: the marker is left as it is (a test can age it).
+    apply_assignment(m, "audit_marker=2026-01-01T00:00:00.0000000Z")
+    kept = _run(m, "apply", {"sync_marker": True})
+    assert kept["markers"]["audit_unsigned_clients_since"] == "2026-01-01T00:00:00.0000000Z"
+    assert kept["results"] == []
+    # Without sync_marker nothing changes; auditing off with sync_marker removes it.
+    off = {"server": {"AuditClientDoesNotSupportSigning": False}}
+    assert _run(m, "apply", off)["markers"]["audit_unsigned_clients_since"] is not None
+    assert _run(m, "apply", {**off, "sync_marker": True})["markers"] == {
+        "audit_unsigned_clients_since": None
+    }
+
+
+def test_sync_marker_without_the_audit_property_removes_the_marker() -> None:
+    m = host("windows_server_2019", 3, audit_marker="2026-11-20T08:00:00.0000000Z")
+    answer = _run(m, "apply", {"sync_marker": True})
+    assert answer["markers"] == {"audit_unsigned_clients_since": None}
+    assert "AuditClientDoesNotSupportSigning" not in answer["server_config"]
 
 
 def test_fleet_errors_name_host_and_key() -> None:

@@ -55,13 +55,13 @@ def test_read_state_decodes_every_layer(demo_lab: LabClient, double_wrap: bool) 
     rc, out, err = run_script(
         demo_lab,
         "dc01",
-        protocol_script("read_state", {"events_since": None, "max_events": 5}),
+        protocol_script("read_state", {"events_since": None, "max_peers": 5}),
         double_wrap=double_wrap,
     )
     assert rc == 0, err
     state = json.loads(out)
     assert state["op"] == "read_state"
-    assert state["v"] == 1
+    assert state["v"] == 2
     assert state["computer_name"] == "DC01"
     assert state["domain_role"] == 5
     assert state["os"]["product_type"] == 2
@@ -70,7 +70,7 @@ def test_read_state_decodes_every_layer(demo_lab: LabClient, double_wrap: bool) 
 
 
 def test_whole_line_in_command_as_ansible_2_21_sends(demo_lab: LabClient) -> None:
-    script = protocol_script("read_state", {"events_since": None, "max_events": 5})
+    script = protocol_script("read_state", {"events_since": None, "max_peers": 5})
     line = "PowerShell " + " ".join([*PREFIX, encode(script)])
     r = session(demo_lab, "ms2019").run_cmd(line)
     assert r.status_code == 0, r.std_err
@@ -80,13 +80,13 @@ def test_whole_line_in_command_as_ansible_2_21_sends(demo_lab: LabClient) -> Non
 @pytest.mark.parametrize(
     "script",
     [
-        "# winhardening.smb:read_state:2\n$Request = ConvertFrom-Json -InputObject '{}'\n"
-        "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
-        "# winhardening.smb:apply:1\n$Request = ConvertFrom-Json -InputObject '{\"server\":{}}'\n"
+        "# winhardening.smb:read_state:1\n$Request = ConvertFrom-Json -InputObject '{}'\n"
+        "Get-SmbServerConfiguration; Get-SmbClientConfiguration; Get-WinEvent",
+        "# winhardening.smb:apply:2\n$Request = ConvertFrom-Json -InputObject '{\"server\":{}}'\n"
         "Write-Output nothing",
-        "# winhardening.smb:read_state:1\n$Request = ConvertFrom-Json -InputObject '{not json}'\n"
-        "Get-SmbServerConfiguration; Get-SmbClientConfiguration",
-        "# winhardening.smb:read_state:1\nGet-SmbServerConfiguration; Get-SmbClientConfiguration",
+        "# winhardening.smb:read_state:2\n$Request = ConvertFrom-Json -InputObject '{not json}'\n"
+        "Get-SmbServerConfiguration; Get-SmbClientConfiguration; Get-WinEvent",
+        "# winhardening.smb:read_state:2\nGet-SmbServerConfiguration; Get-SmbClientConfiguration",
     ],
     ids=["unknown-version", "body-without-set-cmdlets", "request-not-json", "no-request-line"],
 )
@@ -156,7 +156,7 @@ def test_run_ps_uses_encodedcommand_in_command(demo_lab: LabClient) -> None:
 def test_command_line_over_cmd_exe_limit_fails(demo_lab: LabClient) -> None:
     # Pad the request so the single-layer line passes and the double-wrapped one (2.16-2.18)
     # does not: 2.7 times the script is about the base64 of its UTF-16.
-    script = protocol_script("read_state", {"events_since": None, "max_events": 5})
+    script = protocol_script("read_state", {"events_since": None, "max_peers": 5})
     pad = "x" * max(0, 2000 - len(script))
     padded = script.replace("$ProgressPreference", f"# {pad}\n$ProgressPreference")
     rc, _, err = run_script(demo_lab, "ms2022", padded)
