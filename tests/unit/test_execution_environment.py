@@ -182,3 +182,14 @@ def test_installed_collection_declares_its_requirements(
         assert name in pip_text, pip_text
     for name in requirement_names(REPO_ROOT / "meta/ee-bindep.txt"):
         assert name in bindep_text, bindep_text
+
+
+def test_base_image_is_pinned() -> None:
+    """A moving tag (latest, or none) would change ansible-core under an unchanged definition."""
+    definition = yaml.safe_load(EE_FILE.read_text(encoding="utf-8"))
+    name = definition["images"]["base_image"]["name"]
+    if "@sha256:" in name:
+        return
+    repository, _, tag = name.rpartition(":")
+    assert "/" in repository and tag, f"{name}: no tag"
+    assert tag != "latest" and any(c.isdigit() for c in tag), f"{name}: pin a version tag"
