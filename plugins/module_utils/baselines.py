@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Desired values per setting for each baseline, and validation of custom values.
 
 None means the baseline does not set that setting: it is reported but never changed.

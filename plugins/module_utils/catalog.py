@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The six SMB signing settings the collection manages, and where Windows keeps each one.
 
 Sources (Microsoft documentation unless said otherwise):

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What Windows does when nothing has configured a setting: policy defaults and per-OS defaults.
 
 Sources:

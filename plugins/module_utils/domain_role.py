@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Win32_ComputerSystem.DomainRole to the profile that picks defaults and baseline values.
 
 DomainRole follows DSROLE_MACHINE_ROLE (learn.microsoft.com/windows/win32/api/dsrole/

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether a client and a server end up signing, given their settings.
 
 SMB2/3: the client x server table of the "Microsoft network server: Digitally sign communications

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which Windows release a host runs, from Win32_OperatingSystem, for version-aware defaults.
 
 ProductType (Win32_OperatingSystem, learn.microsoft.com/windows/win32/cimwin32prov/
