@@ -74,12 +74,20 @@ _MAX_CONTEXTS = 16  # MS-SMB2 defines fewer than ten context types; more is not 
 
 
 class WireError(Exception):
-    """A classified failure: ``kind`` is one of closed, timeout, refused, garbage, status."""
+    """A classified failure: ``kind`` is one of smb_negotiate.ERROR_KINDS."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+
+
+class NoCommonDialect(WireError):
+    """An SMB1 server that answered but accepted none of the offered dialects: it speaks SMB1
+    framing yet refuses the SMB1 dialect, which is how SMB2-only servers answer an SMB1 request."""
+
+    def __init__(self) -> None:
+        super().__init__("status", "SMB1 server accepted none of the offered dialects")
 
 
 @dataclass(frozen=True)
@@ -267,7 +275,7 @@ def parse_smb1_response(msg: bytes) -> NegotiateAnswer:
     word_count = msg[SMB1_HEADER_LEN]
     words = msg[SMB1_HEADER_LEN + 1 : SMB1_HEADER_LEN + 1 + 2 * word_count]
     if len(words) >= 2 and struct.unpack_from("<H", words, 0)[0] == 0xFFFF:
-        raise WireError("status", "SMB1 server accepted none of the offered dialects")
+        raise NoCommonDialect()
     if word_count != 17 or len(words) != 34:
         raise WireError("garbage", f"SMB1 NEGOTIATE response with {word_count} words, expected 17")
     security_mode = words[2]

@@ -2,7 +2,8 @@
 
 Each behaviour is what a real scan meets: a port that closes or resets, a web server, a silent
 or trickling host, an announced length of 16 MB, an SMB error status, SMB1 junk. ``replay``
-answers with a negotiate response captured from Samba 4.17, for the client-cost benchmark.
+answers with a negotiate response captured from Samba 4.17, for the client-cost benchmark;
+``unsigned`` answers the same with signing not required, a server the relay list must keep.
 """
 
 from __future__ import annotations
@@ -90,15 +91,24 @@ async def _huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
-async def _replay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answer every negotiate on the connection with the captured response, like a server."""
-    with contextlib.suppress(Exception):
-        while True:
-            head = await reader.readexactly(4)
-            await reader.readexactly(int.from_bytes(head[1:], "big"))
-            writer.write(SAMBA_311_REQUIRED)
-            await writer.drain()
-    writer.close()
+def _replayer(answer: bytes) -> Handler:
+    async def replay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Answer every negotiate on the connection with ``answer``, like a server."""
+        with contextlib.suppress(Exception):
+            while True:
+                head = await reader.readexactly(4)
+                await reader.readexactly(int.from_bytes(head[1:], "big"))
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    return replay
+
+
+# The captured answer with SecurityMode 0x01: signing enabled, not required (a relay target).
+SAMBA_311_NOT_REQUIRED = bytearray(SAMBA_311_REQUIRED)
+SAMBA_311_NOT_REQUIRED[4 + 64 + 2] = 0x01
+_replay = _replayer(SAMBA_311_REQUIRED)
 
 
 BEHAVIOURS: dict[str, Handler] = {
@@ -114,6 +124,7 @@ BEHAVIOURS: dict[str, Handler] = {
         b"\x00\x00\x00\x28\xffSMB" + b"\x72" + b"\x00" * 31 + b"\x00\x00\x00\x00"
     ),
     "replay": _replay,
+    "unsigned": _replayer(bytes(SAMBA_311_NOT_REQUIRED)),
 }
 
 # What the probe must report for each behaviour, and whether it may take the whole deadline.
@@ -128,6 +139,7 @@ EXPECTED: dict[str, tuple[str | None, bool]] = {
     "status": ("status", False),
     "smb1junk": ("garbage", False),
     "replay": (None, False),
+    "unsigned": (None, False),
 }
 
 
