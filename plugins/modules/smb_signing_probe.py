@@ -23,8 +23,17 @@ description:
   - Each endpoint gets one overall O(deadline) that covers connecting, the SMB1 retry and every
     read, so a server that trickles its answer one byte at a time cannot stretch it. At most
     64 KiB is buffered per endpoint, whatever length the peer announces.
-  - Never fails because of an endpoint; each endpoint that cannot be classified gets an
-    C(error) kind. The module fails only on invalid parameters.
+  - With O(check_smb1=true), a server that answered SMB2 is also sent an SMB1 NEGOTIATE on a
+    second connection, so SMB1 left enabled next to SMB2 is seen and its signing bits read.
+  - Each endpoint that cannot be classified gets an C(error) kind and is listed in
+    C(unverified); a check for weak servers must look at both C(relay_list) and C(unverified)
+    (see the examples).
+  - The addresses of a name are tried within the one O(deadline), the next one starting when
+    the previous one failed or has not connected after 0.25 s (RFC 8305); name resolution is
+    bounded by the same deadline.
+  - Fails, with all results, when this host ran out of file descriptors, socket buffers,
+    memory or threads while probing (C(error=local)), because the relay list would then be
+    incomplete. Otherwise fails only on invalid parameters.
   - Usually delegated to localhost or to a jump host inside the network; it needs only the
     Python standard library on that host.
 author:
@@ -56,9 +65,12 @@ options:
     type: int
     default: 445
   concurrency:
-    description: How many endpoints are probed at the same time.
+    description:
+      - How many endpoints are probed at the same time.
+      - Defaults to 256, or fewer when the open-file limit (C(ulimit -n)) of the host the module
+        runs on leaves less room; each endpoint in flight holds one file descriptor.
+      - A larger value is lowered to what the open-file limit allows, with a warning.
     type: int
-    default: 64
   deadline:
     description:
       - Overall time limit in seconds for one endpoint, from connect to the last byte,
@@ -66,6 +78,16 @@ options:
         C(error=timeout).
     type: float
     default: 3.0
+  check_smb1:
+    description:
+      - Also send an SMB1 NEGOTIATE to servers that answered SMB2, on a second connection
+        within the same O(deadline), and report per endpoint whether SMB1 is accepted and
+        whether it requires signing (C(smb1_enabled), C(smb1_signing_required)).
+      - An endpoint that accepts SMB1 without requiring signing is then in C(relay_list) too,
+        and one whose SMB1 check got no clear answer is in C(unverified).
+      - Servers that speak only SMB1 are always classified over SMB1, with or without this.
+    type: bool
+    default: false
   max_endpoints:
     description:
       - Refuse to run when the targets expand to more endpoints than this; a guard against a
@@ -105,13 +127,14 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: probe.relay_list
 
-- name: Fail when any domain controller accepts unsigned SMB
+- name: Fail when any domain controller accepts unsigned SMB or could not be checked
   winhardening.smb.smb_signing_probe:
     targets: "{{ groups['domain_controllers'] }}"
+    check_smb1: true
   delegate_to: localhost
   run_once: true
   register: dc_probe
-  failed_when: dc_probe.relay_list | length > 0
+  failed_when: dc_probe.relay_list | length > 0 or dc_probe.unverified | length > 0
 """
 
 RETURN = r"""
@@ -160,18 +183,35 @@ endpoints:
       type: str
       sample: AES-GMAC
     smb1_security_mode:
-      description: The SMB1 SecurityMode byte when the server refused SMB2; else null.
+      description: The SMB1 SecurityMode byte when the server answered an SMB1 NEGOTIATE (it
+        refused SMB2, or O(check_smb1) asked); else null.
       type: int
       sample: 7
+    smb1_enabled:
+      description: True when the server answered an SMB1 NEGOTIATE, false when it refused SMB1
+        (closed the connection or accepted no SMB1 dialect); null when SMB1 was not asked (a
+        server that answered SMB2 without O(check_smb1)) or the SMB1 check got no clear answer.
+      type: bool
+      sample: false
+    smb1_signing_required:
+      description: Over SMB1, SecurityMode bit 0x08; null unless C(smb1_enabled) is true.
+      type: bool
+      sample: null
     error:
-      description: Null on success, else C(refused) (no TCP connection, including name
-        resolution failures), C(timeout) (deadline passed), C(closed) (connection closed or
-        reset before a whole answer), C(garbage) (not an SMB negotiate answer) or C(status)
-        (an SMB error status).
+      description:
+        - Null on success, else C(refused) (no TCP connection to any address),
+          C(unresolved) (the name did not resolve), C(timeout) (deadline passed), C(closed)
+          (connection closed or reset before a whole answer), C(garbage) (not an SMB
+          negotiate answer), C(status) (an SMB error status) or C(local) (this host ran out
+          of file descriptors, socket buffers, memory or threads; says nothing about the
+          endpoint, and fails the task).
+        - When the SMB1 check of O(check_smb1) fails after an SMB2 answer, C(error) names that
+          failure and the SMB2 fields stay filled in.
       type: str
       sample: null
     detail:
-      description: A human-readable account of the result or the failure.
+      description: A human-readable account of the result or the failure; for a name with
+        several addresses it says which one answered and what happened to the others.
       type: str
       sample: SMB 3.1.1, signing not required (SecurityMode 0x01)
     elapsed:
@@ -195,8 +235,18 @@ summary:
     smb1_only:
       description: Endpoints that answered only SMB1 (counted in the two above as well).
       type: int
+    smb1_enabled:
+      description: Endpoints that answered an SMB1 NEGOTIATE (SMB1-only servers, and with
+        O(check_smb1) servers that speak both).
+      type: int
+    unverified:
+      description: Endpoints listed in C(unverified).
+      type: int
     refused:
       description: Endpoints with C(error=refused).
+      type: int
+    unresolved:
+      description: Endpoints with C(error=unresolved).
       type: int
     timeout:
       description: Endpoints with C(error=timeout).
@@ -210,23 +260,48 @@ summary:
     status:
       description: Endpoints with C(error=status).
       type: int
+    local:
+      description: Endpoints with C(error=local); the task fails when this is not 0.
+      type: int
   sample:
     total: 3
     signing_required: 1
     signing_not_required: 1
     smb1_only: 0
+    smb1_enabled: 0
+    unverified: 0
     refused: 1
+    unresolved: 0
     timeout: 0
     closed: 0
     garbage: 0
     status: 0
+    local: 0
 relay_list:
   description: The endpoints that answered a negotiate and do not require signing, as
-    C(address:port) (IPv6 in brackets).
+    C(address:port) (IPv6 in brackets); with O(check_smb1), also those that accept SMB1
+    without requiring signing. Endpoints without an answer are never here; see C(unverified).
   returned: always
   type: list
   elements: str
   sample: ["10.0.10.7:445", "[2001:db8::25]:445"]
+unverified:
+  description:
+    - The endpoints the probe could not classify, as C(address:port) (IPv6 in brackets).
+      An empty C(relay_list) proves nothing about them.
+    - Those with C(error) C(unresolved), C(timeout), C(closed), C(garbage), C(status) or
+      C(local); those refused on a later connection after an SMB server had answered; and,
+      with O(check_smb1), those whose SMB1 check got no clear answer. C(refused) on the first
+      connection (nothing listens) is a verdict, not listed here.
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.10.9:445"]
+concurrency:
+  description: How many endpoints were probed at the same time, after the open-file limit.
+  returned: always
+  type: int
+  sample: 256
 """
 
 from typing import Any, Dict, List
@@ -236,7 +311,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import (
     ERROR_KINDS,
     ProbeResult,
+    accepts_unsigned,
+    effective_concurrency,
     format_endpoint,
+    needs_verdict,
+    open_file_limit,
     probe_many,
 )
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_targets import (
@@ -248,10 +327,12 @@ MAX_DEADLINE = 300.0
 MAX_CONCURRENCY = 1024
 
 
-def summarize(results: List[ProbeResult]) -> Dict[str, int]:
+def summarize(results: List[ProbeResult], check_smb1: bool = False) -> Dict[str, int]:
     """Counts by outcome; every key is always present."""
     summary = {"total": len(results), "signing_required": 0, "signing_not_required": 0}
     summary["smb1_only"] = 0
+    summary["smb1_enabled"] = sum(1 for r in results if r.smb1_enabled)
+    summary["unverified"] = len(unverified(results, check_smb1))
     for kind in ERROR_KINDS:
         summary[kind] = 0
     for r in results:
@@ -265,19 +346,20 @@ def summarize(results: List[ProbeResult]) -> Dict[str, int]:
 
 
 def relay_list(results: List[ProbeResult]) -> List[str]:
-    """Endpoints that answered and do not require signing."""
-    return [
-        format_endpoint(r.address, r.port)
-        for r in results
-        if r.error is None and r.signing_required is False
-    ]
+    """Endpoints that answered and do not require signing (over SMB2/3, or over SMB1)."""
+    return [format_endpoint(r.address, r.port) for r in results if accepts_unsigned(r)]
+
+
+def unverified(results: List[ProbeResult], check_smb1: bool = False) -> List[str]:
+    """Endpoints without a verdict: an empty relay list says nothing about them."""
+    return [format_endpoint(r.address, r.port) for r in results if needs_verdict(r, check_smb1)]
 
 
 def validate(params: Dict[str, Any]) -> str:
     """An error message naming the parameter and the bad value, or an empty string."""
     if not 1 <= params["port"] <= 65535:
         return f"port: {params['port']} is not a TCP port (1-65535)"
-    if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
+    if params["concurrency"] is not None and not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
         return f"concurrency: {params['concurrency']} is outside 1-{MAX_CONCURRENCY}"
     deadline = params["deadline"]
     if not 0 < deadline <= MAX_DEADLINE:
@@ -294,8 +376,9 @@ def main() -> None:
         argument_spec={
             "targets": {"type": "list", "elements": "str", "required": True},
             "port": {"type": "int", "default": 445},
-            "concurrency": {"type": "int", "default": 64},
+            "concurrency": {"type": "int"},
             "deadline": {"type": "float", "default": 3.0},
+            "check_smb1": {"type": "bool", "default": False},
             "max_endpoints": {"type": "int", "default": 4096},
         },
         supports_check_mode=True,
@@ -308,13 +391,35 @@ def main() -> None:
         endpoints = expand_targets(p["targets"], p["port"], p["max_endpoints"])
     except TargetError as exc:
         module.fail_json(msg=str(exc))
-    results = probe_many(endpoints, concurrency=p["concurrency"], deadline=p["deadline"])
-    module.exit_json(
-        changed=False,
-        endpoints=[r.to_dict() for r in results],
-        summary=summarize(results),
-        relay_list=relay_list(results),
+    concurrency = effective_concurrency(p["concurrency"])
+    if p["concurrency"] is not None and concurrency < p["concurrency"]:
+        module.warn(
+            f"concurrency {p['concurrency']} lowered to {concurrency}: the open-file limit of "
+            f"this host is {open_file_limit()} and each endpoint in flight needs a descriptor"
+        )
+    check_smb1 = p["check_smb1"]
+    results = probe_many(
+        endpoints, concurrency=concurrency, deadline=p["deadline"], check_smb1=check_smb1
     )
+    outcome: Dict[str, Any] = {
+        "changed": False,
+        "endpoints": [r.to_dict() for r in results],
+        "summary": summarize(results, check_smb1),
+        "relay_list": relay_list(results),
+        "unverified": unverified(results, check_smb1),
+        "concurrency": concurrency,
+    }
+    local = [r for r in results if r.error == "local"]
+    if local:
+        module.fail_json(
+            msg=(
+                f"{len(local)} of {len(results)} endpoints could not be probed because this "
+                f"host ran out of resources ({local[0].detail}); the relay list is incomplete. "
+                "Raise the open-file limit (ulimit -n) or lower concurrency."
+            ),
+            **outcome,
+        )
+    module.exit_json(**outcome)
 
 
 if __name__ == "__main__":
