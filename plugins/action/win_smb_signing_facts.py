@@ -1,39 +1,22 @@
 # Copyright: contributors to winhardening.smb
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""win_smb_signing_facts: configured, owner, effective and observed SMB signing per host."""
+"""win_smb_signing_facts: the engine with writing off. One read per host, and the wire probe
+while the read runs."""
 
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from ansible.errors import AnsibleActionFail
-
-from ansible_collections.winhardening.smb.plugins.module_utils.baselines import (
-    validate_custom,
-)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base import (
-    BASELINE_ARGS,
-    BASELINE_CHOICES,
-    PROBE_ARGS,
-    PendingProbe,
     SmbSigningActionBase,
-    TaskFailed,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils._facts import build_facts
-from ansible_collections.winhardening.smb.plugins.plugin_utils._overrides import (
-    OVERRIDE_ARGS,
-    check_overrides,
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import render
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.errors import TaskFailed
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.options import (
+    FACTS_ARGUMENT_SPEC,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils._since import parse_since
-
-ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "baseline": {"type": "str", "default": "cis", "choices": BASELINE_CHOICES},
-    **BASELINE_ARGS,
-    **OVERRIDE_ARGS,
-    **PROBE_ARGS,
-    "audit_events_since": {"type": "str"},
-    "max_audit_events": {"type": "int", "default": 50},
-}
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.pipeline import assess_host
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.probe import PendingProbe
 
 
 class ActionModule(SmbSigningActionBase):
@@ -45,70 +28,32 @@ class ActionModule(SmbSigningActionBase):
         task_vars = task_vars or {}
         result: Dict[str, Any] = super().run(tmp, task_vars)
         del tmp
-        # What the task did, in the same keys as win_smb_signing's, so that a caller (the role)
-        # can hand either result to the report.
-        result.update(mode="audit", profile=None, desired={}, changes=[], blocked=None)
-        result["failure"] = None
-        try:
-            args = self._validated_args(ARGUMENT_SPEC)
-        except AnsibleActionFail as exc:
-            result.update(failed=True, msg=exc.message, failure=exc.message)
-            return result
+        # The same keys as win_smb_signing's, so a caller (the role) hands either to the report.
+        result.update(
+            mode="audit", profile=None, desired={}, changes=[], blocked=None, failure=None
+        )
         host = self._host_name(task_vars)
         try:
-            custom = self._custom(args)
-            try:
-                check_overrides(args)
-            except ValueError as exc:
-                raise TaskFailed(str(exc)) from None
-            max_events = args["max_audit_events"]
-            if not 1 <= max_events <= 1000:
-                raise TaskFailed(f"max_audit_events must be from 1 to 1000, got {max_events}")
-            try:
-                since = parse_since(args.get("audit_events_since"))
-            except ValueError as exc:
-                raise TaskFailed(str(exc)) from None
-            pending = (
-                PendingProbe(*self._probe_settings(args, task_vars)) if args["probe"] else None
-            )
-            state = self._read_state(host, since, max_events)
-            probe = pending.result() if pending is not None else None
-            try:
-                facts = build_facts(
-                    state,
-                    baseline=args["baseline"],
-                    custom=custom,
-                    events_since=since,
-                    probe=probe,
-                    profile_overrides=args.get("profile_overrides"),
-                    overrides=args.get("overrides"),
-                )
-            except ValueError as exc:
-                raise TaskFailed(f"{host}: {exc}") from None
+            options = self._task_options(FACTS_ARGUMENT_SPEC, task_vars)
+            pending = PendingProbe(options.probe) if options.probe else None
+            state = self._read_state(host, options)
+            assessment = assess_host(host, options, state)
+            if pending is not None:
+                assessment = assessment.with_wire(pending.result())
         except TaskFailed as exc:
-            result.update(exc.to_result())
-            result["failure"] = exc.msg
+            result.update(exc.to_result(), status=render.FAILED, failure=exc.msg)
             return result
-        result["changed"] = False
-        result["profile"] = facts["profile"]
-        result["desired"] = {
-            name: s["expected"]
-            for name, s in facts["settings"].items()
-            if s["supported"] and s["expected"] is not None
-        }
-        result["ansible_facts"] = {"smb_signing": facts}
-        if facts["warnings"]:
-            result["warnings"] = list(facts["warnings"])
+        warnings = [f"{host}: {f.text}" for f in assessment.verdict.findings if f.subject == "wire"]
+        facts = render.facts(assessment, warnings=warnings)
+        result.update(
+            changed=False,
+            profile=assessment.profile,
+            status=facts["status"],
+            desired={
+                n: s.expected for n, s in assessment.settings.items() if s.expected is not None
+            },
+            ansible_facts={"smb_signing": facts},
+        )
+        if warnings:
+            result["warnings"] = warnings
         return result
-
-    @staticmethod
-    def _custom(args: Dict[str, Any]) -> Optional[Dict[str, Optional[bool]]]:
-        raw = args.get("custom_baseline")
-        if raw is None:
-            return None
-        if args["baseline"] != "custom":
-            raise TaskFailed("custom_baseline is only used with baseline: custom")
-        try:
-            return dict(validate_custom(raw))
-        except ValueError as exc:
-            raise TaskFailed(f"custom_baseline: {exc}") from None

@@ -6,10 +6,16 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The per-profile and per-host layers on top of a baseline.
-    OVERRIDES = r"""
+    # What both modules judge against, and how they read the host and the wire.
+    SHARED = r"""
 options:
-  profile_overrides:
+  custom_baseline:
+    description:
+      - With O(baseline=custom), the desired value of each setting, by setting name
+        (C(server_require), C(server_enable), C(client_require), C(client_enable),
+        C(audit_unsigned_clients), C(audit_unsigned_servers)). A setting left out is not judged.
+    type: dict
+  profiles:
     description:
       - Overrides of the baseline per profile (C(domain_controller), C(member_server),
         C(standalone_server), C(member_workstation), C(standalone_workstation)), each a dict of
@@ -17,27 +23,42 @@ options:
       - Applied once the read has shown the host's profile (from
         C(Win32_ComputerSystem.DomainRole)), so the C(expected) value and the verdict of each
         setting in RV(ansible_facts.smb_signing) reflect them without a second read.
+      - The role passes its C(smb_signing_profiles) here.
     type: dict
-  overrides:
+  host_overrides:
     description:
-      - Overrides for this host, on top of O(baseline) and O(profile_overrides), as a dict of
-        setting name to true, false or null.
+      - Overrides for this host, on top of O(baseline) and O(profiles), as a dict of setting
+        name to true, false or null. This changes the host's target; it is not an exception.
       - The options of M(winhardening.smb.win_smb_signing) that set one setting by name, such as
         O(winhardening.smb.win_smb_signing#module:server_require), win over both.
+      - The role passes its C(smb_signing_host_overrides) here.
     type: dict
-"""
-
-    # Where the wire probe goes and how long it may take.
-    PROBE = r"""
-options:
+  audit_window:
+    description:
+      - Count the SMB signing audit events (C(Microsoft-Windows-SMBServer/Audit) ids 3021 and
+        3022, C(Microsoft-Windows-SMBClient/Audit) ids 31998 and 31999) logged since this time,
+        per peer, on the host.
+      - An ISO 8601 time (C(2026-11-20T00:00:00Z); a time without an offset is taken as UTC) or
+        an age such as C(30m), C(12h), C(7d) or C(2w).
+      - Not set skips the event query (except for the audit-first gate of
+        M(winhardening.smb.win_smb_signing), which then uses C(7d)).
+    type: str
+  max_audit_peers:
+    description:
+      - The events are grouped by peer on the host over the whole window; at most this many
+        peers (those with the most events) are listed per log, 1 to 1000. The number of peers
+        left out is always given.
+    type: int
+    default: 50
   probe_address:
     description:
-      - The address to probe. Defaults to the host's C(ansible_host), else its inventory name.
+      - The address to probe. Defaults to the address Ansible connects to (C(ansible_host)),
+        else the inventory name.
     type: str
   probe_port:
     description:
-      - The TCP port to probe. Defaults to the host variable C(smb_signing_probe_port) when set,
-        else 445.
+      - The TCP port to probe; 445 when not given. The role passes its
+        C(smb_signing_probe_port) here.
     type: int
   probe_timeout:
     description:

@@ -30,7 +30,7 @@ description:
     for the state after the run, built from the one read, the write's read-back and the wire
     probe, with no further round trip; with O(verify=true) it fails a host that is still not
     compliant, so a caller needs no second read to verify.
-  - O(profile_overrides) and O(overrides) are applied on top of the baseline once the read has
+  - O(profiles) and O(host_overrides) are applied on top of the baseline once the read has
     shown the host's profile, so one task serves a whole fleet of mixed profiles.
   - The audit-first gate (O(require_clean_audit)) withholds only the server requirement, writes
     the other settings, and then fails the host naming the unsigned clients.
@@ -79,50 +79,52 @@ options:
         from O(custom_baseline).
     type: str
     choices: [cis, stig, microsoft, custom]
-  custom_baseline:
+  mode:
     description:
-      - With O(baseline=custom), the desired value of each setting, by setting name.
-    type: dict
-  apply:
-    description:
-      - What to write. C(all) writes every wanted value. C(audit_settings) writes only the two
-        signing-audit settings, turned on where the host has them, and judges the rest against
-        the baseline without changing it. C(none) writes nothing (a read, judged against the
-        baseline and overrides). The explicit setting options need C(all).
+      - C(enforce) writes every wanted value the host can take. C(audit) writes nothing (a read,
+        judged against the baseline and overrides), except the signing-audit settings with
+        O(enable_audit=true). The options that set one setting by name need C(enforce).
+      - The role passes its C(smb_signing_mode) here.
     type: str
-    choices: [all, audit_settings, none]
-    default: all
+    choices: [enforce, audit]
+    default: enforce
+  enable_audit:
+    description:
+      - Turn the two signing-audit settings on where the host has them, in either mode, so the
+        SMB audit logs start naming the peers that cannot sign. The run records on the host
+        (C(HKLM\\SOFTWARE\\winhardening.smb), value C(AuditUnsignedClientsSince)) when server-side
+        auditing went on, which the audit-first gate needs.
+    type: bool
+    default: false
   require_clean_audit:
     description:
-      - The audit-first gate. Do not turn server signing on (server_require) where the SMB server
-        audit log names unsigned clients within O(audit_events_since), or cannot show them (the
-        log is not available, or auditing of unsigned clients is off). The other settings are
-        still written; the task then fails, naming the clients (RV(blocked)).
+      - The audit-first gate. Turn server signing on (server_require) only when the SMB server
+        audit log can be read, names no unsigned client within O(audit_window), and auditing
+        has been on for that whole window.
+      - Since when auditing has been on comes from the host's record, which every run that
+        writes keeps in line with the audit setting (written when auditing goes on or is first
+        seen on, removed when it goes off). Without a record the gate stays closed.
+      - Otherwise the host is C(blocked) (RV(blocked)): the other settings are still written,
+        the message names every unsigned client with its count (and how many were left out),
+        and RV(blocked.opens_at) says from when waiting can open the gate.
       - Microsoft's rollout advice is to audit unsigned peers before requiring signing
         (KB5066913; "SMB signing and encryption auditing").
     type: bool
     default: false
-  audit_events_since:
-    description:
-      - Read the audit events this far back (ISO 8601 time, or an age such as C(7d)) into the
-        facts, and for the gate. The gate uses C(7d) when this is not given.
-    type: str
-  max_audit_events:
-    description: At most this many audit events are read per log (1 to 1000).
-    type: int
-    default: 50
   verify:
     description:
       - After writing, fail the host when it is still not compliant (a setting that did not
         take, or the wire disagreeing with the configuration or with the wanted server
         requirement), naming each problem. The wire is then checked even when nothing changed.
-        Settings the host does not have are not failures. Not in check mode, and only with
-        O(apply=all).
+        Settings the host does not have are not failures. A host whose verdict is
+        C(unverified) (the probe had no answer, an owner could not be read) fails too, naming
+        what is missing. Not in check mode, and only with O(mode=enforce).
     type: bool
     default: false
   on_gpo_conflict:
     description:
-      - What to do when a setting that a GPO owns would change.
+      - What to do when a setting that a GPO owns, or whose owner is unknown because RSoP could
+        not be read, would change.
       - C(warn) writes it and warns that Group Policy will revert it (security policy is
         re-applied at least every 16 hours, and background refresh runs about every 5 minutes on
         domain controllers and about every 90 minutes on members).
@@ -141,10 +143,9 @@ options:
         controller and report what the wire shows (RV(observed)), warning when it disagrees with
         the configuration. A refused or closed connection is asked again a few times (7 seconds
         at most); a timeout is not.
-      - When the run cannot write the signing settings (O(apply=none) or
-        O(apply=audit_settings), or check mode), the probe runs while the read script runs. In
-        enforce mode it waits for the plan, and a host that changes is probed once, after its
-        write.
+      - When the run cannot write the signing settings (O(mode=audit), or check mode), the probe
+        runs while the read script runs. In enforce mode it waits for the plan, and a host that
+        changes is probed once, after its write.
     type: bool
     default: true
 notes:
@@ -157,8 +158,7 @@ notes:
     RV(state_unknown=true); the write may or may not have been applied, and a re-run reads the
     state first and converges.
 extends_documentation_fragment:
-  - winhardening.smb.smb_signing.overrides
-  - winhardening.smb.smb_signing.probe
+  - winhardening.smb.smb_signing.shared
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
@@ -199,11 +199,11 @@ EXAMPLES = r"""
 - name: One task for a mixed fleet, with the audit-first gate, failing hosts still wrong after it
   winhardening.smb.win_smb_signing:
     baseline: cis
-    profile_overrides:
+    profiles:
       member_workstation: {server_require: false}
-    overrides: "{{ smb_signing_host_overrides | default({}) }}"
+    host_overrides: "{{ smb_signing_host_overrides | default({}) }}"
     require_clean_audit: true
-    audit_events_since: 7d
+    audit_window: 7d
     verify: true
 
 - name: Turn the SMB1-only "if agrees" server setting off on purpose
@@ -222,16 +222,17 @@ settings:
     Per setting name (server_require, server_enable, client_require, client_enable,
     audit_unsigned_clients, audit_unsigned_servers), C(display_name), C(managed) (the task set
     it), C(before), C(after) (the read-back after a write; the planned value in check mode),
-    C(changed), C(source) (local, gpo or default, before the change) and C(gpo) (name and id, or
-    null). A value is null where the host lacks the setting.
+    C(changed), C(owner) (local, gpo, default, or unknown when RSoP could not be read; as the
+    read-back shows it after a write) and C(gpo) (name and id, or null). A value is null where
+    the host lacks the setting.
   returned: success
   type: dict
   sample:
     server_require: {display_name: "Microsoft network server: Digitally sign communications (always)",
-                     managed: true, before: false, after: true, changed: true, source: default,
+                     managed: true, before: false, after: true, changed: true, owner: local,
                      gpo: null}
 gpo_owned:
-  description: The changed settings that a GPO owns.
+  description: The changed settings that a GPO owns, or whose owner RSoP could not name.
   returned: success
   type: list
   elements: str
@@ -248,9 +249,9 @@ ansible_facts:
   description: >-
     C(smb_signing): the host's SMB signing state after the run (docs/facts-schema.md, the same
     schema as M(winhardening.smb.win_smb_signing_facts)), judged against the baseline and the
-    overrides. In check mode, the state as read. A written setting's C(value) and
-    C(cmdlet_value) come from the write's read-back; its C(registry) fields are as the read
-    before the write saw them. Also returned when the task fails after the read.
+    overrides. In check mode, the state as read. After a write, every value, registry field and
+    owner comes from the write's read-back. C(status) is the host's one status, the same as
+    RV(status). Also returned when the task fails after the read.
   returned: when the host was read
   type: dict
   contains:
@@ -265,8 +266,17 @@ compliant:
     Whether the host complies after the run (C(compliant) in RV(ansible_facts.smb_signing)).
   returned: success
   type: bool
+status:
+  description: >-
+    The host's one status, the same in the facts and the role's report: C(compliant),
+    C(noncompliant) (a setting misses its target, or the wire contradicts the configuration),
+    C(unverified) (evidence is missing; RV(ansible_facts.smb_signing) C(status_reasons) names
+    it), C(blocked) (the audit-first gate) or C(failed).
+  returned: always
+  type: str
+  sample: compliant
 mode:
-  description: C(enforce) with O(apply=all), else C(audit).
+  description: O(mode).
   returned: always
   type: str
 profile:
@@ -285,7 +295,9 @@ changes:
 blocked:
   description: >-
     When the audit-first gate withheld server signing: C(setting) (server_require), C(peers)
-    (the unsigned clients named in the log) and C(message). Null otherwise.
+    (each unsigned client in the log with its C(count) and C(last) event), C(peers_left_out)
+    (clients not listed past O(max_audit_peers)), C(opens_at) (the earliest time waiting can
+    open the gate, or null) and C(message). Null otherwise.
   returned: always
   type: dict
 failure:
@@ -296,7 +308,7 @@ failure:
   returned: always
   type: str
 problems:
-  description: With O(verify=true), what is still wrong after enforcing.
+  description: With O(verify=true), what is still wrong or unverified after enforcing.
   returned: failure
   type: list
   elements: str
@@ -309,16 +321,11 @@ state_unknown:
   description: True when the connection failed while the write script ran.
   returned: failure
   type: bool
-applied:
-  description: On a partial failure, the settings the read-back shows as applied.
+not_applied:
+  description: On a partial failure, each change the read-back does not show, with the value wanted, the value read back and the write's own error.
   returned: failure
   type: list
   elements: str
-not_applied:
-  description: On a partial failure, each setting not applied, with C(wanted), C(read_back) and the write's C(error).
-  returned: failure
-  type: list
-  elements: dict
 refused:
   description: The settings the weakening guard refused to disable.
   returned: failure

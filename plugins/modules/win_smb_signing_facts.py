@@ -18,7 +18,7 @@ description:
     C(default) when nothing is stored and the OS default is in force.
   - Reports the OS (caption, build, edition), the domain role and the profile it maps to, whether
     the SMB1 server is enabled, whether the OS has the signing-audit parameters, and, when
-    O(audit_events_since) is given, a count of SMB signing audit events with a sample of the
+    O(audit_window) is given, a count of SMB signing audit events with a sample of the
     offending peers.
   - Computes the server and client posture (does the host require signing for SMB2/3 and for
     SMB1) from Microsoft's client x server tables, the baseline's expected value for the host's
@@ -42,43 +42,26 @@ options:
     type: str
     choices: [cis, stig, microsoft, custom]
     default: cis
-  custom_baseline:
-    description:
-      - With O(baseline=custom), the desired value of each setting, by setting name
-        (C(server_require), C(server_enable), C(client_require), C(client_enable),
-        C(audit_unsigned_clients), C(audit_unsigned_servers)). A setting left out is not judged.
-    type: dict
   probe:
     description:
       - Send an SMB negotiate from the controller to the host and compare what the wire shows
         with the configuration. It runs while the read script runs, so a host costs the longer
         of the two, not both.
+      - With the probe on, a host is C(compliant) only when the wire agrees with its
+        configuration; a contradiction makes it C(noncompliant), and a probe with no answer
+        makes it C(unverified).
     type: bool
     default: true
-  audit_events_since:
-    description:
-      - Count the SMB signing audit events (C(Microsoft-Windows-SMBServer/Audit) ids 3021 and
-        3022, C(Microsoft-Windows-SMBClient/Audit) ids 31998 and 31999) logged since this time.
-      - An ISO 8601 time (C(2026-11-20T00:00:00Z); a time without an offset is taken as UTC) or
-        an age such as C(30m), C(12h), C(7d) or C(2w).
-      - Not set (the default) skips the event query.
-    type: str
-  max_audit_events:
-    description:
-      - How many of the newest audit events per log to sample for the peer list (1 to 1000).
-        The count covers all of them.
-    type: int
-    default: 50
 notes:
   - The script runs as the connection user; C(become) is not applied (raw PowerShell through the
     connection, not a module through the exec wrapper).
   - Which property of an audit event names the peer is not documented by Microsoft; the first
     property is reported as a label.
-  - A host with no Resultant Set of Policy data (a standalone host never touched by Group Policy)
-    reports no GPO owner; RV(ansible_facts.smb_signing.rsop) then says C(available=false).
+  - When Resultant Set of Policy cannot be read (no C(root\\rsop\\computer) namespace, access
+    denied), a stored value's owner is C(unknown), and a host whose verdict rests on it is
+    C(unverified); RV(ansible_facts.smb_signing.rsop) says why.
 extends_documentation_fragment:
-  - winhardening.smb.smb_signing.overrides
-  - winhardening.smb.smb_signing.probe
+  - winhardening.smb.smb_signing.shared
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
@@ -108,7 +91,7 @@ EXAMPLES = r"""
 - name: Judge against the Microsoft baseline, count a week of audit events, probe port 1445
   winhardening.smb.win_smb_signing_facts:
     baseline: microsoft
-    audit_events_since: 7d
+    audit_window: 7d
     probe_port: 1445
 
 - name: Custom expectations, no wire probe
@@ -135,6 +118,13 @@ desired:
   description: The expected value of each setting the host has (baseline and overrides).
   returned: success
   type: dict
+status:
+  description: >-
+    The host's status: C(compliant), C(noncompliant), C(unverified) (evidence is missing; the
+    facts' C(status_reasons) name it) or C(failed). The same as the facts' C(status).
+  returned: always
+  type: str
+  sample: compliant
 mode:
   description: Always C(audit); with RV(changes) (always empty) and RV(blocked) (always null),
     the keys M(winhardening.smb.win_smb_signing) also returns, so either result feeds the report.
@@ -162,14 +152,14 @@ ansible_facts:
   type: complex
   contains:
     smb_signing:
-      description: SMB signing state of the host (schema version 1, docs/facts-schema.md).
+      description: SMB signing state of the host (schema version 2, docs/facts-schema.md).
       returned: success
       type: complex
       contains:
         schema_version:
           description: Version of this schema; it changes only when a key is renamed or removed.
           type: int
-          sample: 1
+          sample: 2
         computer_name:
           description: The host's computer name (Win32_ComputerSystem.Name).
           type: str
@@ -196,6 +186,27 @@ ansible_facts:
           description: The baseline the verdicts come from.
           type: str
           sample: cis
+        status:
+          description: >-
+            The host's one status. C(compliant) - every judged setting meets its target with a
+            known owner and, with the probe on, the wire agrees with the configuration;
+            C(noncompliant) - a setting misses its target or the wire contradicts the
+            configuration; C(unverified) - evidence the verdict needs is missing (no wire
+            answer, an owner RSoP could not name, nothing judged). From
+            M(winhardening.smb.win_smb_signing) also C(blocked) or C(failed).
+          type: str
+          choices: [compliant, noncompliant, unverified, blocked, failed]
+          sample: compliant
+        status_reasons:
+          description: Every reason the host is not compliant, each naming what it is about.
+          type: list
+          elements: str
+          sample: ["wire: the SMB negotiate to 10.0.0.5:445 got no verdict (timeout)"]
+        verdict:
+          description: >-
+            The assessment's own verdict (compliant, noncompliant or unverified), which
+            C(status) equals unless the task was blocked or failed.
+          type: str
         settings:
           description: >-
             One entry per setting, keyed server_require, server_enable, client_require,
@@ -207,7 +218,12 @@ ansible_facts:
               type: str
               sample: "Microsoft network server: Digitally sign communications (always)"
             supported:
-              description: False when this OS lacks the setting's cmdlet parameter (audit settings).
+              description: >-
+                False when this OS lacks the setting (audit settings: no cmdlet parameter and no
+                stored value the SMB service reads).
+              type: bool
+            writable:
+              description: Whether the Set- cmdlet has the setting's parameter on this host.
               type: bool
             registry:
               description: The value under the LanmanServer / LanmanWorkstation Parameters key.
@@ -223,15 +239,18 @@ ansible_facts:
               type: bool
             value:
               description: >-
-                What is in force: the cmdlet's value, else the stored value, else the OS default;
-                null when unsupported.
+                What is in force: for the audit settings the policy value first; then the
+                cmdlet's value, else the stored value, else the OS default; null when
+                unsupported.
               type: bool
-            source:
-              description: Who owns the value.
+            owner:
+              description: >-
+                Who owns the value: a GPO (a winning RSoP entry), local (stored without one),
+                default (nothing stored), or unknown (stored, but RSoP could not be read).
               type: str
-              choices: [local, gpo, default]
+              choices: [local, gpo, default, unknown]
             gpo:
-              description: With source gpo, the winning GPO's name and id; else null.
+              description: With owner gpo, the winning GPO's name and id; else null.
               type: dict
               sample: {name: Default Domain Controllers Policy, id: "{6AC1786C-016F-11D2-945F-00C04fB984F9}"}
             os_default:
@@ -250,15 +269,22 @@ ansible_facts:
             smb1_only:
               description: True for the two "(if ... agrees)" settings, which only affect SMB1.
               type: bool
+            benchmarks:
+              description: C(cis), C(stig) and C(stig_vuln_id) (for this OS family, else null) and C(cce).
+              type: dict
+              sample: {cis: 2.3.9.2, stig: WN22-SO-000190, stig_vuln_id: V-254463, cce: CCE-37864-6}
         smb1:
           description: C(server_enabled), whether the SMB1 server is enabled (EnableSMB1Protocol).
           type: dict
           sample: {server_enabled: false}
         audit:
           description: >-
-            C(supported) (server and client: whether the audit parameters exist) and C(events):
-            null unless O(audit_events_since) is given, else C(since) and, per side,
-            C(available) (the log exists), C(count), C(sampled) and C(peers) (peer, count, last).
+            C(supported) (server and client), C(auditing_on_since) (the host's record of when
+            server-side auditing went on, or null), and C(events): null unless O(audit_window) is
+            given, else C(since) and, per side, C(available) (the log exists), C(error) (why
+            the log could not be read, or null), C(count) (every event in the window),
+            C(peers) (peer, count, last; grouped on the host over every event, at most
+            O(max_audit_peers)), C(peers_total) and C(peers_left_out).
           type: dict
         rsop:
           description: Whether Resultant Set of Policy data could be read, and the error when not.
@@ -267,12 +293,14 @@ ansible_facts:
         posture:
           description: >-
             Per side (server, client), C(requires_signing_smb2) and C(requires_signing_smb1),
-            from Microsoft's client x server tables.
+            from Microsoft's client x server tables, and C(from) - the server side uses the
+            wire's answer where there is one (C(wire)), else the C(configuration).
           type: dict
-          sample: {server: {requires_signing_smb2: true, requires_signing_smb1: true},
-                   client: {requires_signing_smb2: false, requires_signing_smb1: false}}
+          sample: {server: {requires_signing_smb2: true, requires_signing_smb1: true, from: wire},
+                   client: {requires_signing_smb2: false, requires_signing_smb1: false,
+                            from: configuration}}
         compliant:
-          description: True when no setting is judged non-compliant.
+          description: True when C(status) is C(compliant).
           type: bool
         noncompliant:
           description: Names of the settings judged non-compliant.

@@ -24,17 +24,19 @@ STATUS_LABELS = {
     "blocked": "blocked by audit gate",
     "unreachable": "no data",
     "noncompliant": "non-compliant",
+    "unverified": "unverified",
     "compliant": "compliant",
-    "not_evaluated": "not evaluated",
 }
+# Setting cells: judged or not (the baseline does not set it, or the host lacks it).
+NOT_JUDGED_COLOUR = "#9ca3af"
 
 STATUS_COLOURS = {
     "failed": "#7f1d1d",
     "blocked": "#b45309",
     "unreachable": "#6b7280",
     "noncompliant": "#dc2626",
+    "unverified": "#7c3aed",
     "compliant": "#16a34a",
-    "not_evaluated": "#9ca3af",
 }
 
 STYLE = """
@@ -136,7 +138,7 @@ def _setting_chart(report: Mapping[str, Any]) -> str:
         for key, colour in (
             ("compliant", STATUS_COLOURS["compliant"]),
             ("noncompliant", STATUS_COLOURS["noncompliant"]),
-            ("not_evaluated", STATUS_COLOURS["not_evaluated"]),
+            ("not_judged", NOT_JUDGED_COLOUR),
         ):
             w = bar_width * counts[key] / total
             if w:
@@ -166,12 +168,12 @@ def _setting_cell(data: Mapping[str, Any]) -> str:
         if data["expected"] is not None:
             text += " (want {})".format(_onoff(data["expected"])) if not verdict else ""
     badges = ""
-    if data["source"] == "gpo":
+    if data["owner"] == "gpo":
         badges += '<span class="badge gpo" title="{}">GPO</span>'.format(
             _e("set by Group Policy: " + (data["gpo"] or "unknown GPO"))
         )
-    elif data["source"]:
-        badges += '<span class="small"> {}</span>'.format(_e(data["source"]))
+    elif data["owner"]:
+        badges += '<span class="small"> {}</span>'.format(_e(data["owner"]))
     return '<td class="{}" title="{}">{}{}</td>'.format(css, _e(data["reason"]), _e(text), badges)
 
 

@@ -16,10 +16,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.winhardening.smb.plugins.module_utils import catalog, effective
 
-REPORT_SCHEMA_VERSION = 1
+from ._engine.render import STATUSES
 
-# Host status, worst first; the summary counts hosts by it and the HTML colours rows by it.
-STATUSES = ("failed", "blocked", "unreachable", "noncompliant", "compliant", "not_evaluated")
+REPORT_SCHEMA_VERSION = 2
 
 # At most this many example pairs per cell of the group matrix; a fleet of thousands would
 # otherwise put millions of host pairs in the JSON.
@@ -43,7 +42,7 @@ def _setting_row(name: str, data: Mapping[str, Any]) -> Json:
         "expected": _bool_or_none(data.get("expected")),
         "compliant": _bool_or_none(data.get("compliant")),
         "supported": data.get("supported") is not False,
-        "source": str(data.get("source") or ""),
+        "owner": str(data.get("owner") or ""),
         "gpo": str(gpo["name"]) if gpo.get("name") else None,
         "reason": str(data.get("reason") or ""),
     }
@@ -73,7 +72,9 @@ def _audit_events(audit: object) -> Optional[Json]:
         peers = part.get("peers")
         result[side] = {
             "available": _bool_or_none(part.get("available")),
+            "error": str(part["error"]) if part.get("error") else None,
             "count": int(part.get("count") or 0),
+            "peers_total": int(part.get("peers_total") or 0),
             "peers": [
                 {
                     "peer": str(p.get("peer")),
@@ -104,7 +105,7 @@ def _posture(facts: Mapping[str, Any], settings: Mapping[str, Json]) -> Json:
 def _flags(row: Json) -> List[str]:
     flags = []
     for name, data in row["settings"].items():
-        if data["source"] == "gpo":
+        if data["owner"] == "gpo":
             flags.append("gpo:" + name)
     wire = row["wire"]
     if wire is not None and wire["agrees_with_config"] is False:
@@ -117,23 +118,18 @@ def _flags(row: Json) -> List[str]:
     return flags
 
 
-def _status(row: Json) -> str:
-    outcome = row["outcome"]
-    if outcome.get("failure"):
-        return "failed"
-    if outcome.get("blocked"):
-        return "blocked"
+def _status(row: Json, facts: Mapping[str, Any]) -> str:
+    """The status the module gave the host, in its facts; without facts, failed or unreachable.
+    Anything else (facts of another schema, a status this report does not know) is unverified:
+    never counted compliant."""
     if row["facts_missing"]:
-        return "unreachable"
-    # The facts call a host compliant when nothing is non-compliant, which is also the case
-    # when nothing was judged at all (baseline custom without values).
-    if all(s["compliant"] is None for s in row["settings"].values()):
-        return "not_evaluated"
-    if row["compliant"] is False:
-        return "noncompliant"
-    if row["compliant"] is True:
-        return "compliant"
-    return "not_evaluated"
+        return "failed" if row["outcome"]["failure"] else "unreachable"
+    status = facts.get("status")
+    if row["outcome"]["failure"] and status not in ("failed", "blocked", "noncompliant", "unverified"):
+        return "failed"
+    if status in STATUSES:
+        return str(status)
+    return "unverified"
 
 
 def host_row(host: str, facts: object, outcome: object) -> Json:
@@ -167,7 +163,13 @@ def host_row(host: str, facts: object, outcome: object) -> Json:
             "blocked": (
                 {
                     "setting": str(blocked.get("setting") or "server_require"),
-                    "peers": [str(p) for p in blocked.get("peers") or []],
+                    "peers": [
+                        {"peer": str(p.get("peer")), "count": int(p.get("count") or 0)}
+                        for p in blocked.get("peers") or []
+                        if isinstance(p, Mapping)
+                    ],
+                    "peers_left_out": int(blocked.get("peers_left_out") or 0),
+                    "opens_at": blocked.get("opens_at"),
                     "message": str(blocked.get("message") or ""),
                 }
                 if blocked
@@ -177,7 +179,10 @@ def host_row(host: str, facts: object, outcome: object) -> Json:
         },
     }
     row["flags"] = _flags(row)
-    row["status"] = _status(row)
+    row["status"] = _status(row, data)
+    row["status_reasons"] = [str(r) for r in data.get("status_reasons") or []]
+    if row["status"] in ("failed", "unreachable") and row["outcome"]["failure"]:
+        row["status_reasons"] = [row["outcome"]["failure"], *row["status_reasons"]]
     return row
 
 
@@ -326,12 +331,12 @@ def summarise(rows: Sequence[Json], matrix: Json) -> Json:
         by_status[row["status"]] += 1
     by_setting = {}
     for s in catalog.SETTINGS:
-        counts = {"compliant": 0, "noncompliant": 0, "not_evaluated": 0}
+        counts = {"compliant": 0, "noncompliant": 0, "not_judged": 0}
         for row in rows:
             if row["facts_missing"]:
                 continue
             verdict = row["settings"][s.name]["compliant"]
-            key = "not_evaluated" if verdict is None else "compliant" if verdict else "noncompliant"
+            key = "not_judged" if verdict is None else "compliant" if verdict else "noncompliant"
             counts[key] += 1
         by_setting[s.name] = counts
     return {
@@ -342,6 +347,7 @@ def summarise(rows: Sequence[Json], matrix: Json) -> Json:
         "failed_hosts": sorted(r["host"] for r in rows if r["status"] == "failed"),
         "blocked_hosts": sorted(r["host"] for r in rows if r["status"] == "blocked"),
         "unreachable_hosts": sorted(r["host"] for r in rows if r["status"] == "unreachable"),
+        "unverified_hosts": sorted(r["host"] for r in rows if r["status"] == "unverified"),
         "by_setting": by_setting,
         "gpo_owned": sorted(
             "{}:{}".format(r["host"], f[4:])

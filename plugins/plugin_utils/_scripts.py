@@ -22,15 +22,16 @@ Microsoft documentation behind what the bodies call:
   (id -> name, guidName) (learn.microsoft.com/previous-versions/windows/desktop/policy/).
   RSOP_PolicySetting.GPOID is the GPO's directory path, which RSOP_GPO.id matches; guidName is the
   {GUID} the protocol reports.
-- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) -ErrorAction Stop on
+- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) on
   Microsoft-Windows-SMBServer/Audit (3021, 3022) and Microsoft-Windows-SMBClient/Audit (31998,
   31999) ("SMB signing overview", auditing section). PowerShell's GetEventCommand.cs: "no events"
   is the non-terminating error NoMatchingEventsFound (FullyQualifiedErrorId
   "NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand"); a LogName that does
   not exist is NoMatchingLogsFound. Log names compare case-insensitively. Which event property
   names the peer is UNCONFIRMED: the first one is reported as a label. Group-Object (by that
-  label), Sort-Object and Select-Object -First group, order and cut the peers; DateTime
-  ToUniversalTime / ToString('o') format ``last``.
+  label), Sort-Object and Select-Object -First group, order and cut the peers; Get-WinEvent
+  returns the newest event first, so a group's first event is its last, and DateTime
+  ToString('o') formats it with its offset.
 - Registry values through Get-Item (a Microsoft.Win32.RegistryKey: GetValueKind, GetValue),
   because Get-ItemProperty cannot tell a value's type; the marker (a REG_SZ the collection owns)
   through Get-ItemProperty, and in apply Test-Path, New-Item, New-ItemProperty -PropertyType
@@ -47,20 +48,20 @@ from ._quote import quote_pwsh
 
 PROTOCOL_VERSION = 2
 
-# Appended to every script, as ansible.windows plugin_utils/_reboot.py does, so the psrp
-# connection plugin reports a failure's exit code (target-protocol.md).
-EXIT_SUFFIX = (
-    "; If (-not $?) { If (Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue)"
-    " { exit $LASTEXITCODE } Else { exit 1 } }"
-)
+# Appended to every script so the psrp connection plugin reports a failure's exit code
+# (target-protocol.md). ansible.windows' plugin_utils/_reboot.py appends a longer form that
+# passes on $LASTEXITCODE; these scripts run no native command, so there is none to pass on,
+# and read_state needs the characters (cmd.exe's 8191-character command line).
+EXIT_SUFFIX = ";if(!$?){exit 1}"
 
 _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 'Stop'\n"
 
 # The bodies are written tersely on purpose: cmd.exe limits the command line to 8191 characters
 # and the -EncodedCommand form is about 2.7 times the script, so each script must stay under about
 # 2.9 KB (the size is asserted in tests). What each part does:
-# - $q is splatted where a missing log, key or parameter is an answer, not an error.
-# - Props copies only the properties an object has: older builds lack the audit properties, and
+# - $q is splatted where a missing log, key or parameter is an answer, not an error: EA is
+#   -ErrorAction's alias and 0 is ActionPreference.SilentlyContinue.
+# - Pr copies only the properties an object has: older builds lack the audit properties, and
 #   the protocol leaves a missing property out rather than sending null.
 # - Reg reads registry values with their kind ({type, data}) or null when absent; Regs reads the
 #   four groups (LanmanServer/LanmanWorkstation Parameters and their Policies twins) that both
@@ -72,19 +73,21 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 # - $gpo maps RSOP_GPO.id (which an entry's GPOID names) to {gpo_id: guidName, gpo_name: name};
 #   adding it to an entry ($null + @{...} is the entry itself) names the entry's GPO.
 # - Events: a log that Get-WinEvent -ListLog does not find is not queried (-FilterHashtable on a
-#   missing log raises NoMatchingLogsFound, which -ErrorAction Stop would turn into an error). The
-#   query runs with -ErrorAction Stop inside try: Get-WinEvent reports "no events" as the
-#   non-terminating error NoMatchingEventsFound, which is count 0; any other error is reported.
+#   missing log raises NoMatchingLogsFound). The query runs inside try under the prologue's
+#   $ErrorActionPreference = 'Stop', which makes every error of it terminating (about_Preference_
+#   Variables: Stop "generates an ActionPreferenceStopException"), with the error record as $_:
+#   Get-WinEvent reports "no events" as NoMatchingEventsFound, which is count 0; any other error
+#   is reported.
 #   Every event in the window is grouped by peer label on the host (Group-Object), sorted by
 #   count descending then label ({-$_.Count},'Name'), and cut to max_peers; last is the newest
-#   TimeCreated in UTC.
+#   TimeCreated (the group's first), with its UTC offset.
 # - % and ? are ForEach-Object and Where-Object (their documented aliases), for length alone.
-_COMMON = r"""$q=@{ErrorAction='SilentlyContinue'}
+_COMMON = r"""$q=@{EA=0}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
 $as='AuditClientDoesNotSupportSigning'
 $ac='AuditServerDoesNotSupportSigning'
 $mk='HKLM:\SOFTWARE\winhardening.smb';$mn='AuditUnsignedClientsSince'
-function Props($o,$n){$h=@{};foreach($i in $n){if($o.PSObject.Properties[$i]){$h[$i]=$o.$i}};$h}
+function Pr($o,$n){$h=@{};$n|?{$o.PSObject.Properties[$_]}|%{$h[$_]=$o.$_};$h}
 function Reg($p,$n){$k=gi "HKLM:\$p" @q;$h=@{}
 foreach($i in $n){$h[$i]=if($k -and $null -ne($v=$k.GetValue($i))){
 @{type="$($k.GetValueKind($i))";data=$v}}};$h}
@@ -95,17 +98,17 @@ $h[$x[0]+'_policy']=Reg "SOFTWARE\Policies\Microsoft\Windows\Lanman$($x[1])" $x[
 
 _READ_STATE_BODY = (
     _COMMON
-    + r"""$os=Get-CimInstance Win32_OperatingSystem
-$cs=Get-CimInstance Win32_ComputerSystem
+    + r"""$os=gcim Win32_OperatingSystem
+$cs=gcim Win32_ComputerSystem
 $cv=gp 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $gpo=@{}
 $rsop=@{available=$false;error=$null;entries=@()}
 try{$r=@{Namespace='root\rsop\computer'}
-Get-CimInstance RSOP_GPO @r|%{$gpo[$_.id]=@{gpo_id=$_.guidName;gpo_name=$_.name}}
+gcim RSOP_GPO @r|%{$gpo[$_.id]=@{gpo_id=$_.guidName;gpo_name=$_.name}}
 $r.Filter='precedence=1'
-$rsop.entries=@(Get-CimInstance RSOP_RegistryValue @r|? path -Like '*SecuritySignature'|
+$rsop.entries=@(gcim RSOP_RegistryValue @r|? path -Like '*SecuritySignature'|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryValue';path=$_.path;data=$_.data}}
-Get-CimInstance RSOP_RegistryPolicySetting @r|? valueName -In $as,$ac|
+gcim RSOP_RegistryPolicySetting @r|? valueName -In $as,$ac|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryPolicySetting';key=$_.registryKey;value_name=$_.valueName
 data=if($_.valueType -eq 4){[BitConverter]::ToInt32($_.value,0)}}})
 $rsop.available=$true}catch{$rsop.error="$_"}
@@ -114,22 +117,22 @@ if($t=$Request.events_since){$ev=@{}
 foreach($l in ('server',3021,3022),('client',31998,31999)){
 $n="Microsoft-Windows-SMB$($l[0])/Audit";$x=@();$e=$null
 if($a=[bool](Get-WinEvent -ListLog $n @q)){try{$x=@(Get-WinEvent -FilterHashtable @{LogName=$n
-Id=$l[1..2];StartTime=[datetime]$t} -ErrorAction Stop)}catch{
+Id=$l[1..2];StartTime=[datetime]$t})}catch{
 if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e="$_"}}}
 $g=@($x|group {"$($_.Properties[0].Value)"}|sort ({-$_.Count},'Name'))
 $ev[$l[0]]=@{available=$a;error=$e;count=$x.Count;peers_total=$g.Count
 peers=@($g|select -First $Request.max_peers|%{@{peer=$_.Name;count=$_.Count
-last=@($_.Group.TimeCreated|sort)[-1].ToUniversalTime().ToString('o')}})}}}
-ConvertTo-Json -Compress -Depth 6 -InputObject @{op='read_state';v=2;computer_name=$cs.Name
+last=$_.Group[0].TimeCreated.ToString('o')}})}}}
+@{op='read_state';v=2;computer_name=$cs.Name
 os=@{caption=$os.Caption;version=$os.Version;build=[int]$os.BuildNumber;product_type=$os.ProductType
 edition_id=$cv.EditionID;display_version=$cv.DisplayVersion}
 domain_role=$cs.DomainRole;registry=Regs
-server_config=Props (Get-SmbServerConfiguration) ($sig+'EnableSMB1Protocol'+$as)
-client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)
+server_config=Pr (Get-SmbServerConfiguration) ($sig+'EnableSMB1Protocol'+$as)
+client_config=Pr (Get-SmbClientConfiguration) ($sig+$ac)
 parameters=@{server=@($as|?{gcm Set-SmbServerConfiguration -ParameterName $_ @q})
 client=@($ac|?{gcm Set-SmbClientConfiguration -ParameterName $_ @q})}
 rsop=$rsop;events=$ev
-markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}}
+markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}}|ConvertTo-Json -Compress -Depth 6
 """
 )
 
@@ -157,10 +160,10 @@ if($Request.sync_marker){try{$m=(gp $mk @q).$mn
 if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}
 $null=New-ItemProperty $mk $mn -Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String}}
 elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me="$_"}}
-ConvertTo-Json -Compress -Depth 6 -InputObject @{op='apply';v=2;results=$results
-server_config=Props $sc ($sig+'EnableSMB1Protocol'+$as)
-client_config=Props (Get-SmbClientConfiguration) ($sig+$ac)
-registry=Regs;markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn};marker_error=$me}
+@{op='apply';v=2;results=$results
+server_config=Pr $sc ($sig+'EnableSMB1Protocol'+$as)
+client_config=Pr (Get-SmbClientConfiguration) ($sig+$ac)
+registry=Regs;markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn};marker_error=$me}|ConvertTo-Json -Compress -Depth 6
 """
 )
 

@@ -15,10 +15,11 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 MAX_LAYERS = 4
 _ENCODED = re.compile(r"-(?:EncodedCommand|enc|e|ec)\s+([A-Za-z0-9+/=]+)", re.IGNORECASE)
-# ansible.windows' _reboot.py and docs/dev/target-protocol.md append this to every script.
+# ansible.windows' _reboot.py appends the long form to the scripts it runs; the collection's
+# scripts end in the short one (docs/dev/target-protocol.md).
 _RC_SUFFIX = re.compile(
-    r";?\s*If \(-not \$\?\) \{ If \(Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue\) "
-    r"\{ exit \$LASTEXITCODE \} Else \{ exit 1 \} \}\s*$",
+    r"(?:;?\s*If \(-not \$\?\) \{ If \(Get-Variable LASTEXITCODE -ErrorAction SilentlyContinue\) "
+    r"\{ exit \$LASTEXITCODE \} Else \{ exit 1 \} \}|;if\(!\$\?\)\{exit 1\})\s*$",
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"^# winhardening\.smb:([A-Za-z_]+):([0-9]+)\s*$")

@@ -13,8 +13,9 @@ from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate imp
 TASK_VARS = {
     "inventory_hostname": "ms2019",
     "ansible_host": "127.0.0.9",
-    "smb_signing_probe_port": 14450,
 }
+# The lab's SMB port: run_action passes it as probe_port unless a test gives its own.
+PROBE_PORT = 14450
 
 
 def probe_result(address: str, port: int, required: Optional[bool]) -> ProbeResult:
@@ -50,7 +51,7 @@ class Wire:
             return probe_result(address, port, None)
         required = self.required
         if required is None:
-            required = bool(self.host.state["server_config"]["RequireSecuritySignature"])
+            required = self.host.model.server_requires_signing
         return probe_result(address, port, required)
 
 
@@ -64,21 +65,24 @@ def run_action(
     task_vars: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
     task = MagicMock(Task)
-    task.args = dict(args)
+    task.args = {"probe_port": PROBE_PORT, **args}
     task.check_mode = check_mode
     task.diff = diff
     task.async_val = 0
     task.action = "winhardening.smb." + module.__name__.rsplit(".", 1)[-1]
+    variables = dict(task_vars or TASK_VARS)
+    play_context = MagicMock()
+    play_context.remote_addr = variables.get("ansible_host")
     connection = MagicMock()
     connection.exec_command.side_effect = host.exec_command
     connection._shell.tmpdir = None
     action = module.ActionModule(
         task,
         connection,
-        MagicMock(),
+        play_context,
         loader=None,
         templar=None,
         shared_loader_obj=None,
     )
-    result: Dict[str, Any] = action.run(task_vars=dict(task_vars or TASK_VARS))
+    result: Dict[str, Any] = action.run(task_vars=variables)
     return result

@@ -16,11 +16,11 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], Any]:
     """A factory: wire(host) installs a Wire answering for that FakeHost as the probe."""
     from unit.plugins.action.action_harness import Wire
 
-    from ansible_collections.winhardening.smb.plugins.plugin_utils import _action_base
+    from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import probe
 
     def install(host: Any) -> Wire:
         fake = Wire(host)
-        monkeypatch.setattr(_action_base.smb_negotiate, "probe_endpoint", fake)
+        monkeypatch.setattr(probe.smb_negotiate, "probe_endpoint", fake)
         return fake
 
     return install

@@ -13,7 +13,7 @@ from ansible_collections.winhardening.smb.plugins.action import (
     win_smb_signing,
     win_smb_signing_facts,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils import _action_base
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import probe as probe_mod
 
 # Long enough that a probe started only after the read would never be seen in time.
 WAIT_S = 5.0
@@ -34,7 +34,7 @@ class SlowReadHost(FakeHost):
 
 
 def _host(name: str) -> SlowReadHost:
-    host = SlowReadHost.captured(name)
+    host = SlowReadHost.demo(name)
     assert isinstance(host, SlowReadHost)
     host.probe_started = threading.Event()
     host.probe_seen_during_read = []
@@ -48,7 +48,7 @@ def _wire(host: SlowReadHost, monkeypatch: pytest.MonkeyPatch) -> Wire:
         host.probe_started.set()
         return wire(address, port, deadline)
 
-    monkeypatch.setattr(_action_base.smb_negotiate, "probe_endpoint", probe)
+    monkeypatch.setattr(probe_mod.smb_negotiate, "probe_endpoint", probe)
     return wire
 
 
@@ -64,7 +64,7 @@ def test_facts_probe_runs_during_the_read(monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.mark.parametrize(
     ("args", "check_mode"),
-    [({"apply": "none"}, False), ({}, True)],
+    [({"mode": "audit"}, False), ({}, True)],
     ids=["audit", "enforce-check-mode"],
 )
 def test_read_only_runs_probe_during_the_read(

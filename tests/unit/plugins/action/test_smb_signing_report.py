@@ -45,8 +45,8 @@ HOSTVARS = {
         "smb_signing_outcome": {"mode": "enforce", "changes": ["client_require"]},
     },
     "fs01": {
-        "ansible_facts": {"smb_signing": make_facts("fs01", wire_required=False)},
-        "smb_signing_outcome": {"mode": "enforce", "failure": "still not compliant: x"},
+        "ansible_facts": {"smb_signing": make_facts("fs01", wire_required=False, status="failed")},
+        "smb_signing_outcome": {"mode": "enforce", "failure": "changes did not apply: x"},
     },
     "gone": {"ansible_facts": {}},
 }
@@ -101,7 +101,7 @@ def test_written_in_check_mode_too(tmp_path: Path) -> None:
 def test_replaces_an_existing_report(tmp_path: Path) -> None:
     (tmp_path / "smb_signing_report.json").write_text("old")
     _action({"dest": str(tmp_path), "formats": ["json"]}).run(task_vars=_task_vars(HOSTVARS))
-    assert json.loads((tmp_path / "smb_signing_report.json").read_text())["schema_version"] == 1
+    assert json.loads((tmp_path / "smb_signing_report.json").read_text())["schema_version"] == 2
 
 
 def test_unknown_host_is_named(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_reads_hostvars_untemplated_and_a_failed_hosts_facts_from_its_outcome(
     tmp_path: Path,
 ) -> None:
     # A failed task's facts reach only its registered result: Ansible sets none for the host.
-    failed_facts = make_facts("fs01", wire_required=False)
+    failed_facts = make_facts("fs01", wire_required=False, status="failed")
     hostvars = _RawOnlyHostVars(
         {
             "dc01": HOSTVARS["dc01"],

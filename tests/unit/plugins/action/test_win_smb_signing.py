@@ -21,7 +21,7 @@ def _run(host: FakeHost, args: Dict[str, Any], **kw: Any) -> Dict[str, Any]:
 
 
 def test_compliant_host_is_one_round_trip(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     probe = wire(host)
     result = _run(host, {"client_require": True})
     assert result.get("failed") is not True, result
@@ -34,13 +34,13 @@ def test_compliant_host_is_one_round_trip(wire: Any) -> None:
 
 
 def test_change_is_two_round_trips_judged_from_the_read_back(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     probe = wire(host)
     result = _run(host, {"server_require": True}, diff=True)
     assert result.get("failed") is not True, result
     assert result["changed"] is True
     assert host.ops == ["read_state", "apply"]
-    assert host.calls[1][1] == {"server": {"RequireSecuritySignature": True}}
+    assert host.calls[1][1] == {"server": {"RequireSecuritySignature": True}, "sync_marker": False}
     setting = result["settings"]["server_require"]
     assert (setting["before"], setting["after"], setting["changed"]) == (False, True, True)
     assert result["settings"]["client_enable"]["managed"] is False
@@ -53,7 +53,7 @@ def test_change_is_two_round_trips_judged_from_the_read_back(wire: Any) -> None:
 
 
 def test_second_run_is_idempotent(wire: Any) -> None:
-    host = FakeHost.captured("ms2025")
+    host = FakeHost.demo("ms2025")
     wire(host)
     first = _run(host, {"baseline": "cis"})
     assert first["changed"] is True, first
@@ -63,20 +63,20 @@ def test_second_run_is_idempotent(wire: Any) -> None:
 
 
 def test_check_mode_writes_nothing(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     probe = wire(host)
-    before = dict(host.state["server_config"])
+    before = host.model.config("server")
     result = _run(host, {"server_require": True, "server_enable": True}, check_mode=True)
     assert result["changed"] is True
     assert host.ops == ["read_state"]
-    assert host.state["server_config"] == before
+    assert host.model.config("server") == before
     assert probe.calls == []
     assert result["settings"]["server_enable"]["after"] is True
     assert result["diff"]["after"][SERVER_ALWAYS] == "Enabled"
 
 
 def test_option_left_out_is_left_alone(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(host, {})
     assert result["changed"] is False
@@ -85,7 +85,7 @@ def test_option_left_out_is_left_alone(wire: Any) -> None:
 
 
 def test_explicit_option_overrides_the_baseline(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(host, {"baseline": "microsoft", "server_require": False})
     # microsoft wants server_require on; the explicit option says off, which it already is.
@@ -95,7 +95,7 @@ def test_explicit_option_overrides_the_baseline(wire: Any) -> None:
 
 
 def test_gpo_owned_change_warns_with_gpo_and_refresh_timing(wire: Any) -> None:
-    host = FakeHost.captured("dc01")
+    host = FakeHost.demo("dc01")
     wire(host)
     result = _run(host, {"server_require": False, "allow_weakening": True})
     assert result.get("failed") is not True, result
@@ -110,7 +110,7 @@ def test_gpo_owned_change_warns_with_gpo_and_refresh_timing(wire: Any) -> None:
 
 
 def test_gpo_owned_member_warning_says_90_minutes(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(host, {"client_require": False, "allow_weakening": True})
     assert "Tier1 SMB Hardening" in result["warnings"][0]
@@ -118,7 +118,7 @@ def test_gpo_owned_member_warning_says_90_minutes(wire: Any) -> None:
 
 
 def test_gpo_owned_change_fails_before_writing(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(
         host, {"client_require": False, "allow_weakening": True, "on_gpo_conflict": "fail"}
@@ -130,7 +130,7 @@ def test_gpo_owned_change_fails_before_writing(wire: Any) -> None:
 
 
 def test_gpo_conflict_ignore_is_silent(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(
         host, {"client_require": False, "allow_weakening": True, "on_gpo_conflict": "ignore"}
@@ -140,7 +140,7 @@ def test_gpo_conflict_ignore_is_silent(wire: Any) -> None:
 
 
 def test_weakening_is_refused_then_allowed(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     refused = _run(host, {"client_enable": False})
     assert refused["failed"] is True
@@ -154,7 +154,7 @@ def test_weakening_is_refused_then_allowed(wire: Any) -> None:
 
 
 def test_explicit_audit_option_on_an_os_without_it_fails(wire: Any) -> None:
-    host = FakeHost.captured("ms2016")
+    host = FakeHost.demo("ms2016")
     wire(host)
     result = _run(host, {"audit_unsigned_clients": True})
     assert result["failed"] is True
@@ -168,7 +168,7 @@ def test_explicit_audit_option_on_an_os_without_it_fails(wire: Any) -> None:
 
 
 def test_baseline_audit_on_an_os_without_it_is_skipped_with_a_warning(wire: Any) -> None:
-    host = FakeHost.captured("ms2016")
+    host = FakeHost.demo("ms2016")
     wire(host)
     result = _run(host, {"baseline": "cis"})
     assert result.get("failed") is not True, result
@@ -179,31 +179,34 @@ def test_baseline_audit_on_an_os_without_it_is_skipped_with_a_warning(wire: Any)
 
 
 def test_partial_failure_reports_applied_and_not_applied(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
-    host.refuse[("server", "RequireSecuritySignature")] = "Access is denied."
+    host.set("deny_writes=server.RequireSecuritySignature")
     result = _run(host, {"server_require": True, "server_enable": True})
     assert result["failed"] is True
-    assert result["applied"] == ["server_enable"]
+    assert result["status"] == "failed"
     (missing,) = result["not_applied"]
-    assert missing == {
-        "name": "server_require",
-        "wanted": True,
-        "read_back": False,
-        "error": "Access is denied.",
-    }
-    assert "1 of 2 changes did not apply" in result["msg"]
+    assert missing.startswith("server_require (wanted True, read back False")
+    assert "Access is denied." in missing
+    assert "changes did not apply" in result["msg"]
     assert result["changed"] is True
+    # The refused write left the value unstored: its owner is what the read-back shows.
+    assert result["settings"]["server_require"]["owner"] == "default"
+    assert result["settings"]["server_enable"]["after"] is True
+    assert result["settings"]["server_enable"]["owner"] == "local"
+    facts = result["ansible_facts"]["smb_signing"]
+    assert facts["settings"]["server_require"]["owner"] == "default"
+    assert facts["status"] == "failed"
 
 
 def test_write_reported_ok_but_not_read_back_is_not_applied(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
 
     def lying_apply(request: Dict[str, Any]) -> Any:
         import json
 
-        answer = host.apply({})  # nothing written
+        answer = host.answer("apply", {})  # nothing written
         answer["results"] = [
             {"side": "server", "property": "RequireSecuritySignature", "value": True,
              "ok": True, "error": None}
@@ -213,16 +216,15 @@ def test_write_reported_ok_but_not_read_back_is_not_applied(wire: Any) -> None:
     host.override["apply"] = lying_apply
     result = _run(host, {"server_require": True})
     assert result["failed"] is True
-    assert result["applied"] == []
-    assert result["not_applied"][0]["read_back"] is False
+    assert result["not_applied"][0].startswith("server_require (wanted True, read back False")
 
 
 def test_connection_lost_during_the_write_leaves_state_unknown(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
 
     def drop(request: Dict[str, Any]) -> Any:
-        host.apply(request)  # the write lands, then the answer is lost
+        host.answer("apply", request)  # the write lands, then the answer is lost
         raise AnsibleConnectionFailure("Connection aborted: RemoteDisconnected")
 
     host.override["apply"] = drop
@@ -238,7 +240,7 @@ def test_connection_lost_during_the_write_leaves_state_unknown(wire: Any) -> Non
 
 
 def test_connection_failure_on_the_read_is_unreachable(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
 
     def refuse(request: Dict[str, Any]) -> Any:
@@ -250,7 +252,7 @@ def test_connection_failure_on_the_read_is_unreachable(wire: Any) -> None:
 
 
 def test_wire_disagreement_after_a_change_warns(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host).required = False  # something else answers on the SMB port
     result = _run(host, {"server_require": True})
     assert result["observed"]["agrees_with_config"] is False
@@ -258,7 +260,7 @@ def test_wire_disagreement_after_a_change_warns(wire: Any) -> None:
 
 
 def test_probe_false_skips_the_wire_check(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     probe = wire(host)
     result = _run(host, {"server_require": True, "probe": False})
     assert result["changed"] is True
@@ -277,7 +279,7 @@ def test_probe_false_skips_the_wire_check(wire: Any) -> None:
     ],
 )
 def test_bad_options_fail_naming_the_parameter(wire: Any, args: Any, name: str) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     # A failed result, not an exception, so that a caller that carries on (the role's report)
     # still gets the reason under "failure".
@@ -289,7 +291,7 @@ def test_bad_options_fail_naming_the_parameter(wire: Any, args: Any, name: str) 
 
 
 def test_custom_baseline(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     result = _run(host, {"baseline": "custom", "custom_baseline": {"server_require": True}})
     assert result["changed"] is True
@@ -300,7 +302,7 @@ def test_custom_baseline(wire: Any) -> None:
 
 
 def test_failed_read_names_the_host(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")
+    host = FakeHost.demo("ms2019")
     wire(host)
     host.override["read_state"] = lambda request: (0, b"garbage\r\n", b"")
     result = _run(host, {"server_require": True}, task_vars={**TASK_VARS})

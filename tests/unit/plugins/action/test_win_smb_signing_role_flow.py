@@ -3,6 +3,7 @@ the verdict after enforcing and the facts of the state after the run, all withou
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict
 
 import pytest
@@ -11,7 +12,7 @@ from unit.plugins.plugin_utils.fake_windows import FakeHost
 
 from ansible_collections.winhardening.smb.plugins.action import win_smb_signing as mod
 
-ROLE_ARGS: Dict[str, Any] = {"baseline": "cis", "verify": True, "audit_events_since": "520w"}
+ROLE_ARGS: Dict[str, Any] = {"baseline": "cis", "verify": True, "audit_window": "520w"}
 
 
 def _run(host: FakeHost, **args: Any) -> Dict[str, Any]:
@@ -19,7 +20,7 @@ def _run(host: FakeHost, **args: Any) -> Dict[str, Any]:
 
 
 def test_enforce_is_two_round_trips_and_the_facts_show_the_state_after(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     probe = wire(host)
     result = _run(host)
     assert result.get("failed") is not True, result
@@ -27,7 +28,7 @@ def test_enforce_is_two_round_trips_and_the_facts_show_the_state_after(wire: Any
     assert len(probe.calls) == 1
     facts = result["ansible_facts"]["smb_signing"]
     assert facts["settings"]["server_require"]["value"] is True
-    assert facts["settings"]["server_require"]["source"] == "local"
+    assert facts["settings"]["server_require"]["owner"] == "local"
     assert facts["compliant"] is True, facts["noncompliant"]
     assert facts["observed"]["agrees_with_config"] is True
     assert result["mode"] == "enforce"
@@ -38,7 +39,7 @@ def test_enforce_is_two_round_trips_and_the_facts_show_the_state_after(wire: Any
 
 
 def test_compliant_host_is_one_round_trip_and_still_checked_on_the_wire(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     probe = wire(host)
     _run(host)
     host.calls.clear()
@@ -50,12 +51,12 @@ def test_compliant_host_is_one_round_trip_and_still_checked_on_the_wire(wire: An
 
 
 def test_profile_and_host_overrides_apply_after_the_profile_is_read(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     wire(host)
     result = _run(
         host,
-        profile_overrides={"member_server": {"server_require": False}, "domain_controller": {}},
-        overrides={"client_enable": None},
+        profiles={"member_server": {"server_require": False}, "domain_controller": {}},
+        host_overrides={"client_enable": None},
     )
     assert result.get("failed") is not True, result
     request = host.calls[1][1]
@@ -67,50 +68,55 @@ def test_profile_and_host_overrides_apply_after_the_profile_is_read(wire: Any) -
 
 
 def test_host_override_beats_the_profile_override(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     wire(host)
     result = _run(
         host,
-        profile_overrides={"member_server": {"server_require": False}},
-        overrides={"server_require": True},
+        profiles={"member_server": {"server_require": False}},
+        host_overrides={"server_require": True},
     )
     assert result["settings"]["server_require"]["after"] is True
 
 
 def test_bad_override_names_the_option_and_reads_nothing(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     wire(host)
-    bad_profile = _run(host, profile_overrides={"kiosk": {}})
+    bad_profile = _run(host, profiles={"kiosk": {}})
     assert bad_profile["failed"] is True
-    assert "profile_overrides" in bad_profile["msg"]
+    assert "profiles" in bad_profile["msg"]
     assert "kiosk" in bad_profile["msg"]
-    bad_value = _run(host, profile_overrides={"member_server": {"server_require": "yes"}})
-    assert "profile_overrides.member_server" in bad_value["msg"]
-    bad_host = _run(host, overrides={"server_requires": True})
-    assert bad_host["msg"].startswith("overrides:")
+    bad_value = _run(host, profiles={"member_server": {"server_require": "yes"}})
+    assert "profiles.member_server" in bad_value["msg"]
+    bad_host = _run(host, host_overrides={"server_requires": True})
+    assert bad_host["msg"].startswith("host_overrides:")
     assert host.ops == []
 
 
 def test_gate_withholds_server_signing_names_the_clients_and_writes_the_rest(wire: Any) -> None:
-    host = FakeHost.captured("ms2025")
+    host = FakeHost.demo("ms2025")
     wire(host)
     result = _run(host, require_clean_audit=True)
     assert result["failed"] is True
     assert "audit-first gate" in result["msg"]
-    assert "10.20.0.15 (1 event), PRINTER-07 (1 event)" in result["msg"]
+    assert "3 unsigned-client events" in result["msg"]
+    assert "10.20.0.15 (2 events), PRINTER-07 (1 event)" in result["msg"]
     assert "The other settings were written" in result["msg"]
     request = host.calls[1][1]
     assert "RequireSecuritySignature" not in request.get("server", {})
     assert request  # the other settings were written
     assert result["blocked"]["setting"] == "server_require"
-    assert result["blocked"]["peers"]
+    assert [(p["peer"], p["count"]) for p in result["blocked"]["peers"]] == [
+        ("10.20.0.15", 2),
+        ("PRINTER-07", 1),
+    ]
     # Blocked, not failed: the report tells the two apart.
     assert result["failure"] is None
+    assert result["status"] == result["ansible_facts"]["smb_signing"]["status"] == "blocked"
     assert result["ansible_facts"]["smb_signing"]["settings"]["server_require"]["value"] is False
 
 
 def test_gate_is_closed_when_auditing_is_off(wire: Any) -> None:
-    host = FakeHost.captured("ms2019")  # no audit settings on this OS: the log proves nothing
+    host = FakeHost.demo("ms2019")  # no audit settings on this OS: the log proves nothing
     wire(host)
     result = _run(host, require_clean_audit=True)
     assert result["failed"] is True
@@ -120,68 +126,117 @@ def test_gate_is_closed_when_auditing_is_off(wire: Any) -> None:
     )
 
 
-def test_gate_open_with_a_clean_log_and_auditing_on(wire: Any) -> None:
-    host = FakeHost.captured("ms2025")
-    host.state["events"]["server"] = {"available": True, "count": 0, "sample": []}
+def test_gate_open_with_a_clean_log_auditing_on_since_before_the_window(wire: Any) -> None:
+    host = FakeHost.demo("ms2025", "audit_marker=2026-01-01T00:00:00.0000000Z")
+    host.model.events = []
     wire(host)
-    result = _run(host, require_clean_audit=True)
+    result = _run(host, require_clean_audit=True, audit_window="7d")
     assert result.get("failed") is not True, result
     assert result["blocked"] is None
     assert host.calls[1][1]["server"]["RequireSecuritySignature"] is True
 
 
+def test_gate_stays_closed_without_a_record_of_since_when_auditing_is_on(wire: Any) -> None:
+    host = FakeHost.demo("ms2025")  # auditing on, no record, a clean log
+    host.model.events = []
+    wire(host)
+    first = _run(host, require_clean_audit=True, audit_window="7d")
+    assert first["status"] == "blocked"
+    assert "since when auditing has been on is unknown" in first["msg"]
+    assert first["blocked"]["opens_at"] is not None
+    # This run recorded the time on the host; a run seconds later is still blocked, and says
+    # from when the gate can open.
+    assert host.calls[1][1]["sync_marker"] is True
+    assert host.model.audit_marker is not None
+    again = _run(host, require_clean_audit=True, audit_window="7d")
+    assert again["status"] == "blocked"
+    assert "auditing has been on only since" in again["msg"]
+    # Both count the window from the moment auditing was recorded (to the second).
+    opens = [
+        datetime.fromisoformat(r["blocked"]["opens_at"].replace("Z", "+00:00"))
+        for r in (first, again)
+    ]
+    assert abs((opens[1] - opens[0]).total_seconds()) <= 2
+    assert opens[0] > datetime.now(timezone.utc) + timedelta(days=6)
+    assert "RequireSecuritySignature" not in host.calls[-1][1].get("server", {})
+
+
+def test_gate_closed_when_the_log_cannot_be_read(wire: Any) -> None:
+    host = FakeHost.demo(
+        "ms2025",
+        "audit_marker=2026-01-01T00:00:00.0000000Z",
+        "event_log_error=server:Access is denied",
+    )
+    host.model.events = []
+    wire(host)
+    result = _run(host, require_clean_audit=True, audit_window="7d")
+    assert result["status"] == "blocked"
+    assert "the SMB server audit log could not be read: Access is denied" in result["msg"]
+
+
 def test_wire_disagreeing_after_enforce_fails_with_the_reason(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     probe = wire(host)
     probe.required = False
     result = _run(host)
     assert result["failed"] is True
-    assert "still not compliant after enforce" in result["msg"]
-    assert "SMB negotiate" in result["msg"]
+    assert "not compliant after enforce" in result["msg"]
+    assert "answered the negoti" in result["msg"]
     assert result["failure"] == result["msg"]
     # The host's facts are still there for the report.
     assert result["ansible_facts"]["smb_signing"]["observed"]["agrees_with_config"] is False
 
 
-def test_unreachable_wire_only_warns(wire: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    host = FakeHost.captured("dc01")
+def test_unreachable_wire_fails_verify_as_unverified(
+    wire: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import probe as probe_mod
+
+    host = FakeHost.demo("dc01")
     probe = wire(host)
     probe.unreachable = True
-    monkeypatch.setattr(mod, "PROBE_RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(probe_mod, "PROBE_RETRY_DELAYS", (0.0, 0.0))
+    monkeypatch.setattr(probe_mod.probe_with_retries, "__defaults__", ((0.0, 0.0),))
     result = _run(host, baseline="microsoft")
-    # Refused is asked again (a server may be taking up its settings), then only warned about.
+    # Refused is asked again (a server may be taking up its settings); then the host is not
+    # verified, and verify says so instead of passing it.
     assert len(probe.calls) == 3
-    assert result.get("failed") is not True, result
-    assert any("could not reach the SMB port" in w for w in result["warnings"])
+    assert result["failed"] is True
+    assert result["status"] == "unverified"
+    assert "got no verdict (refused" in result["msg"]
 
 
-def test_apply_none_reads_only_and_apply_audit_settings_writes_only_those(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+def test_audit_mode_reads_only_and_enable_audit_writes_only_those(wire: Any) -> None:
+    host = FakeHost.demo("ms2022")
     wire(host)
-    read = _run(host, apply="none")
+    read = _run(host, mode="audit")
     assert read["changed"] is False
     assert read["mode"] == "audit"
     assert host.ops == ["read_state"]
     assert read["ansible_facts"]["smb_signing"]["compliant"] is False
     assert read.get("failed") is not True  # audit mode never fails for non-compliance
     host.calls.clear()
-    host.state["server_config"]["AuditClientDoesNotSupportSigning"] = False
-    audit = _run(host, apply="audit_settings")
+    host.set("server.AuditClientDoesNotSupportSigning=0")
+    audit = _run(host, mode="audit", enable_audit=True)
     assert host.ops == ["read_state", "apply"]
-    assert host.calls[1][1] == {"server": {"AuditClientDoesNotSupportSigning": True}}
+    assert host.calls[1][1] == {
+        "server": {"AuditClientDoesNotSupportSigning": True},
+        "sync_marker": True,
+    }
     assert audit["changes"] == ["audit_unsigned_clients"]
+    assert audit["ansible_facts"]["smb_signing"]["audit"]["auditing_on_since"] is not None
 
 
-def test_apply_audit_settings_skips_an_os_without_them(wire: Any) -> None:
-    host = FakeHost.captured("ms2016")
+def test_enable_audit_skips_an_os_without_them(wire: Any) -> None:
+    host = FakeHost.demo("ms2016")
     wire(host)
-    result = _run(host, apply="audit_settings")
+    result = _run(host, mode="audit", enable_audit=True)
     assert result.get("failed") is not True, result
     assert host.ops == ["read_state"]
 
 
 def test_check_mode_gives_the_facts_as_read_and_no_verdict(wire: Any) -> None:
-    host = FakeHost.captured("ms2022")
+    host = FakeHost.demo("ms2022")
     wire(host)
     result = run_action(mod, host, ROLE_ARGS, check_mode=True)
     assert result.get("failed") is not True, result

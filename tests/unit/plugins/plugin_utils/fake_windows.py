@@ -1,79 +1,79 @@
-"""A stand-in for a Windows host behind ``connection.exec_command``, for unit tests.
+"""The one fake Windows for unit tests: the lab's host model behind ``exec_command``.
 
-It decodes the -EncodedCommand line exactly as a host would (one or two layers), checks the
-marker and the $Request line, and answers read_state / apply from a state that starts as a
-captured lab answer, so tests assert on what the plugins really send and idempotence shows.
+The lab (tests/lab) reads a command line as a host would (every -EncodedCommand layer, the
+marker, the $Request line) and answers the collection's scripts from its model of one host. The
+unit tests use it directly, without its WS-Management server, so there is one implementation of
+the Windows side of the protocol, and every knob the lab has (`python -m lab set` keys) is a knob
+here too.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.winhardening.smb.plugins.plugin_utils import _pwsh, _scripts
+from lab import fleet, ops, script_reader
+from lab.model import HostModel
+from lab.state import apply_assignment
 
-CAPTURED = Path(__file__).parent / "captured"
-_ENCODED = re.compile(r"-EncodedCommand\s+(\S+)")
-_MARKER = re.compile(r"^# winhardening\.smb:(\w+):(\d+)$")
-_REQUEST = re.compile(r"^\$Request = ConvertFrom-Json -InputObject '(.*)'$")
+DEMO_FLEET = Path(__file__).resolve().parents[3] / "lab" / "fleets" / "demo.yml"
+_DEMO: Optional[Dict[str, HostModel]] = None
 
-
-def captured_text(name: str) -> str:
-    return (CAPTURED / name).read_text()
-
-
-def captured_json(name: str) -> Dict[str, Any]:
-    data: Dict[str, Any] = json.loads(captured_text(name))
-    return data
+Answer = Tuple[int, bytes, bytes]
+PROTOCOL_VERSION = 2
 
 
 def decode_command(command: str) -> str:
-    """The script inside a command line, through as many -EncodedCommand layers as there are."""
-    text = command
-    for _layer in range(3):
-        match = _ENCODED.search(text)
-        if not match:
-            return text
-        text = base64.b64decode(match.group(1)).decode("utf-16-le")
-    raise AssertionError("more than three -EncodedCommand layers")
+    """The script inside a command line, through every -EncodedCommand layer (the lab's reader)."""
+    return script_reader.decode_layers(command)[0]
 
 
 def read_script(command: str) -> Tuple[str, Dict[str, Any]]:
-    """(op, request) of a command line; asserts the protocol's shape on the way."""
-    assert command.startswith(_pwsh.POWERSHELL_PREFIX), command[:120]
-    script = decode_command(command)
-    assert script.endswith(_scripts.EXIT_SUFFIX)
-    lines = script.splitlines()
-    marker = _MARKER.match(lines[0])
-    assert marker, lines[0]
-    assert marker.group(2) == "1"
-    assert lines[1] == "$ProgressPreference = 'SilentlyContinue'"
-    request = _REQUEST.match(lines[3])
-    assert request, lines[3]
-    payload: Dict[str, Any] = json.loads(request.group(1).replace("''", "'"))
-    return marker.group(1), payload
+    """(op, request) of a command line the lab recognises as one of the collection's scripts."""
+    script = script_reader.read_script(command, [])
+    assert isinstance(script, script_reader.ProtocolScript), script
+    return script.op, script.request
+
+
+def demo_model(name: str) -> HostModel:
+    """A fresh copy of one host of the demo fleet (dc01, dc02, ms2016 ... web01)."""
+    global _DEMO
+    if _DEMO is None:
+        _DEMO = {h.name: h for h in fleet.load(DEMO_FLEET).hosts}
+    return copy.deepcopy(_DEMO[name])
 
 
 class FakeHost:
-    """exec_command for one host. ``state`` is a read_state answer that apply updates."""
+    """exec_command for one host, answered by the lab's ops from ``model``."""
 
-    def __init__(self, read_state: Dict[str, Any]) -> None:
-        self.state = copy.deepcopy(read_state)
+    def __init__(self, model: HostModel) -> None:
+        self.model = model
         self.calls: List[Tuple[str, Dict[str, Any]]] = []
         self.exec_kwargs: List[Dict[str, Any]] = []
-        # Per-property write failures: (side, property) -> error message.
-        self.refuse: Dict[Tuple[str, str], str] = {}
         # Replaces the next answer of an op: op -> callable(request) -> (rc, stdout, stderr) or
         # raises (a transport failure).
-        self.override: Dict[str, Callable[[Dict[str, Any]], Tuple[int, bytes, bytes]]] = {}
+        self.override: Dict[str, Callable[[Dict[str, Any]], Answer]] = {}
 
     @classmethod
-    def captured(cls, host: str) -> FakeHost:
-        return cls(captured_json(f"read_state_{host}.txt"))
+    def demo(cls, name: str, *assignments: str) -> FakeHost:
+        """A demo-fleet host, with `python -m lab set` assignments applied."""
+        host = cls(demo_model(name))
+        host.set(*assignments)
+        return host
+
+    def set(self, *assignments: str) -> None:
+        for assignment in assignments:
+            apply_assignment(self.model, assignment)
+
+    def answer(self, op: str, request: Dict[str, Any]) -> Dict[str, Any]:
+        """What the host answers to one script, as parsed JSON (for tests that doctor it)."""
+        script = script_reader.ProtocolScript(op, PROTOCOL_VERSION, dict(request), 1)
+        outcome = ops.run(self.model, script)
+        assert outcome.rc == 0, outcome.stderr
+        data: Dict[str, Any] = json.loads(outcome.stdout)
+        return data
 
     @property
     def ops(self) -> List[str]:
@@ -81,43 +81,12 @@ class FakeHost:
 
     def exec_command(
         self, cmd: str, in_data: Optional[bytes] = None, sudoable: bool = True
-    ) -> Tuple[int, bytes, bytes]:
+    ) -> Answer:
         self.exec_kwargs.append({"in_data": in_data, "sudoable": sudoable})
-        op, request = read_script(cmd)
-        self.calls.append((op, request))
-        if op in self.override:
-            return self.override.pop(op)(request)
-        if op == "read_state":
-            answer = copy.deepcopy(self.state)
-            if request.get("events_since") is None:
-                answer["events"] = None
-            return 0, (json.dumps(answer) + "\r\n").encode(), b""
-        assert op == "apply", op
-        return 0, (json.dumps(self.apply(request)) + "\r\n").encode(), b""
-
-    def apply(self, request: Dict[str, Any]) -> Dict[str, Any]:
-        results = []
-        for side in ("server", "client"):
-            for prop, value in (request.get(side) or {}).items():
-                error = self.refuse.get((side, prop))
-                unknown = prop.startswith("Audit") and prop not in self.state["parameters"][side]
-                if error is None and unknown:
-                    error = f"A parameter cannot be found that matches parameter name '{prop}'."
-                if error is None:
-                    self.state[f"{side}_config"][prop] = bool(value)
-                results.append(
-                    {
-                        "side": side,
-                        "property": prop,
-                        "value": value,
-                        "ok": error is None,
-                        "error": error,
-                    }
-                )
-        return {
-            "op": "apply",
-            "v": 1,
-            "results": results,
-            "server_config": dict(self.state["server_config"]),
-            "client_config": dict(self.state["client_config"]),
-        }
+        script = script_reader.read_script(cmd, [])
+        if isinstance(script, script_reader.ProtocolScript):
+            self.calls.append((script.op, script.request))
+            if script.op in self.override:
+                return self.override.pop(script.op)(script.request)
+        outcome = ops.run(self.model, script)
+        return outcome.rc, outcome.stdout.encode(), outcome.stderr.encode()

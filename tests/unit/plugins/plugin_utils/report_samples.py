@@ -21,8 +21,10 @@ def make_facts(
     wire_required: Optional[bool] = None,
     smb1: bool = False,
     unsigned_peers: Optional[Dict[str, int]] = None,
+    status: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """One host's ansible_facts.smb_signing; compliance is computed the simple way."""
+    """One host's ansible_facts.smb_signing; the verdict is computed the simple way (a miss or a
+    wire contradiction is noncompliant, nothing judged is unverified), unless status is given."""
     values = {s.name: False for s in catalog.SETTINGS} | (values or {})
     expected = {s.name: True for s in catalog.SETTINGS} | (expected or {})
     gpo = gpo or {}
@@ -37,7 +39,7 @@ def make_facts(
             "policy_registry": None,
             "cmdlet_value": have,
             "value": have,
-            "source": "gpo" if s.name in gpo else "local",
+            "owner": "gpo" if s.name in gpo else "local",
             "gpo": {"name": gpo[s.name], "id": "{00000000-0000-0000-0000-000000000001}"}
             if s.name in gpo
             else None,
@@ -66,8 +68,18 @@ def make_facts(
                 wire_required, values["server_require"]
             ),
         }
+    verdict = "compliant"
+    if all(d["compliant"] is None for d in settings.values()):
+        verdict = "unverified"
+    if noncompliant or (observed is not None and observed["agrees_with_config"] is False):
+        verdict = "noncompliant"
     return {
-        "schema_version": 1,
+        "schema_version": 2,
+        "status": status or verdict,
+        "status_reasons": []
+        if (status or verdict) == "compliant"
+        else [f"{name} is {status or verdict}"],
+        "verdict": verdict,
         "computer_name": name.upper(),
         "os": {"caption": "Microsoft Windows Server 2022", "family": "windows_server_2022"},
         "domain_role": 3,
@@ -92,8 +104,13 @@ def make_facts(
         },
         "posture": {
             "server": {
-                "requires_signing_smb2": values["server_require"],
-                "requires_signing_smb1": values["server_require"],
+                # The engine takes the server side from the wire where there is an answer.
+                "requires_signing_smb2": (
+                    values["server_require"] if wire_required is None else wire_required
+                ),
+                "requires_signing_smb1": (
+                    values["server_require"] if wire_required is None else wire_required
+                ),
             },
             "client": {
                 "requires_signing_smb2": values["client_require"],

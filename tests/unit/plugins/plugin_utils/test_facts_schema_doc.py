@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import ast
-import copy
 import re
 from pathlib import Path
 from typing import Any, Dict, Set
 
 import yaml
-from unit.plugins.plugin_utils.fake_windows import captured_json
+from unit.plugins.plugin_utils.fake_windows import FakeHost
 
-from ansible_collections.winhardening.smb.plugins.plugin_utils._facts import (
-    SCHEMA_VERSION,
-    build_facts,
-)
-from ansible_collections.winhardening.smb.plugins.plugin_utils._target_state import (
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import render
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.assess import assess
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.read import (
     parse_read_state,
+)
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.render import (
+    SCHEMA_VERSION,
 )
 
 REPO = Path(__file__).resolve().parents[4]
@@ -33,7 +33,9 @@ def _doc_example() -> Dict[str, Any]:
 
 
 def _code_facts() -> Dict[str, Any]:
-    data = copy.deepcopy(captured_json("read_state_ms2025.txt"))
+    since = "2026-11-01T00:00:00Z"
+    host = FakeHost.demo("ms2025")
+    state = parse_read_state(host.answer("read_state", {"events_since": since, "max_peers": 50}))
     probe = {
         "address": "127.0.0.1",
         "port": 445,
@@ -44,13 +46,9 @@ def _code_facts() -> Dict[str, Any]:
         "error": None,
         "detail": "",
     }
-    return build_facts(
-        parse_read_state(data),
-        baseline="cis",
-        custom=None,
-        events_since="2026-11-01T00:00:00Z",
-        probe=probe,
-    )
+    targets = {"server_require": True, "client_require": True}
+    assessment = assess(state, baseline="cis", targets=targets, window_start=since)
+    return render.facts(assessment.with_wire(probe))
 
 
 def _compare(doc: Any, code: Any, where: str) -> None:

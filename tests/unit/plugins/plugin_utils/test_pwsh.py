@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import pytest
@@ -11,8 +12,6 @@ import requests
 from ansible.errors import AnsibleConnectionFailure
 from unit.plugins.plugin_utils.fake_windows import (
     FakeHost,
-    captured_json,
-    captured_text,
     decode_command,
     read_script,
 )
@@ -20,7 +19,19 @@ from winrm.exceptions import WinRMTransportError
 
 from ansible_collections.winhardening.smb.plugins.plugin_utils import _pwsh, _scripts
 
-REQUEST = {"events_since": None, "max_events": 50}
+REQUEST = {"events_since": None, "max_peers": 50}
+
+CAPTURED = Path(__file__).parent / "captured"
+
+
+def captured_text(name: str) -> str:
+    """Raw stdout and faults as a host printed them: the transport's input, not the protocol's."""
+    return (CAPTURED / name).read_text()
+
+
+def captured_json(name: str) -> Dict[str, Any]:
+    data: Dict[str, Any] = json.loads(captured_text(name))
+    return data
 
 
 class Conn:
@@ -115,7 +126,7 @@ def test_captured_broken_output_fails_with_an_excerpt(name: str, cause: str) -> 
         ("WARNING: something\r\n" + '{"op":"read_state","v":1}', "got 2 lines"),
         ("[1, 2]", "not an object"),
         ('{"op":"apply","v":1}', "answers op 'apply' version 1, expected 'read_state'"),
-        ('{"op":"read_state","v":2}', "version 2"),
+        ('{"op":"read_state","v":1}', "version 1"),
     ],
 )
 def test_malformed_output_is_a_failure_not_a_traceback(stdout: str, cause: str) -> None:
@@ -126,7 +137,7 @@ def test_malformed_output_is_a_failure_not_a_traceback(stdout: str, cause: str) 
 
 
 def test_rc_none_counts_as_success() -> None:
-    out = _run((None, json.dumps({"op": "read_state", "v": 1}).encode(), b""))
+    out = _run((None, json.dumps({"op": "read_state", "v": 2}).encode(), b""))
     assert out.rc == 0
 
 
@@ -139,7 +150,7 @@ def test_excerpt_is_one_bounded_line() -> None:
 
 
 def test_fake_host_round_trip() -> None:
-    host = FakeHost.captured("ms2016")
+    host = FakeHost.demo("ms2016")
     out = _pwsh.run_script(host, "ms2016", _scripts.READ_STATE, REQUEST)
     assert out.data["server_config"]["EnableSMB1Protocol"] is True
     assert host.ops == ["read_state"]

@@ -32,7 +32,7 @@ def test_one_row_per_host_and_setting_with_values() -> None:
     bad = {r["setting"]: r for r in rows if r["host"] == "bad"}
     assert set(bad) == set(SETTING_NAMES)
     assert bad["client_require"]["gpo"] == "Tier1"
-    assert bad["client_require"]["source"] == "gpo"
+    assert bad["client_require"]["owner"] == "gpo"
     assert bad["server_require"]["value"] == "false"
     assert bad["server_require"]["expected"] == "true"
     assert bad["server_require"]["compliant"] == "false"

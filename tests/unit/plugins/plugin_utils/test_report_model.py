@@ -104,9 +104,16 @@ def test_unknown_posture_is_not_counted_as_signed_or_unsigned() -> None:
         (make_facts("h", values=ALL_ON), None, "compliant"),
         (make_facts("h"), None, "noncompliant"),
         (None, None, "unreachable"),
-        (make_facts("h"), {"failure": "boom"}, "failed"),
-        (make_facts("h"), {"blocked": {"peers": ["p"], "message": "m"}}, "blocked"),
-        (make_facts("h", expected=dict.fromkeys(ALL_ON)), None, "not_evaluated"),
+        (make_facts("h", status="failed"), {"failure": "boom"}, "failed"),
+        (make_facts("h", status="blocked"), {"blocked": {"peers": [], "message": "m"}}, "blocked"),
+        (make_facts("h", expected=dict.fromkeys(ALL_ON)), None, "unverified"),
+        (make_facts("h", status="unverified"), None, "unverified"),
+        # The wire contradicts a compliant configuration: what an attacker sees decides.
+        (make_facts("h", values=ALL_ON, wire_required=False), None, "noncompliant"),
+        # Fail closed: a failure never counts compliant, nor does a status the report lacks.
+        (make_facts("h", values=ALL_ON), {"failure": "boom"}, "failed"),
+        (make_facts("h", status="great"), None, "unverified"),
+        ({**make_facts("h", values=ALL_ON), "status": None}, None, "unverified"),
     ],
 )
 def test_host_status(facts: object, outcome: object, status: str) -> None:
@@ -141,15 +148,29 @@ def test_garbage_facts_do_not_crash_the_report() -> None:
     assert row["status"] == "unreachable"
 
 
+def test_wire_contradiction_is_counted_noncompliant_everywhere() -> None:
+    hosts = [("relay", make_facts("relay", values=ALL_ON, wire_required=False), None)]
+    report = model.build_report(hosts, "t")
+    (row,) = report["hosts"]
+    assert row["status"] == "noncompliant"
+    assert "wire_disagrees" in row["flags"]
+    assert report["summary"]["compliant_hosts"] == 0
+    assert report["summary"]["noncompliant_hosts"] == ["relay"]
+    # The seed table places the host by what the wire showed, not by its configuration.
+    assert row["posture"]["server_require"] is False
+
+
 def test_summary_lists_hosts_by_problem() -> None:
     hosts = [
         ("ok", make_facts("ok", values=ALL_ON, wire_required=True), None),
         ("bad", make_facts("bad", gpo={"server_require": "G"}, wire_required=True), None),
         ("gone", None, None),
-        ("err", make_facts("err"), {"failure": "verify failed"}),
+        ("err", make_facts("err", status="failed"), {"failure": "verify failed"}),
+        ("unk", make_facts("unk", values=ALL_ON, status="unverified"), None),
     ]
     summary = model.build_report(hosts, "t")["summary"]
-    assert summary["hosts"] == 4
+    assert summary["hosts"] == 5
+    assert summary["unverified_hosts"] == ["unk"]
     assert summary["compliant_hosts"] == 1
     assert summary["noncompliant_hosts"] == ["bad"]
     assert summary["unreachable_hosts"] == ["gone"]
@@ -157,9 +178,9 @@ def test_summary_lists_hosts_by_problem() -> None:
     assert summary["gpo_owned"] == ["bad:server_require"]
     assert summary["wire_disagrees"] == ["bad"]
     assert summary["by_setting"]["server_require"] == {
-        "compliant": 1,
+        "compliant": 2,
         "noncompliant": 2,
-        "not_evaluated": 0,
+        "not_judged": 0,
     }
 
 
@@ -174,7 +195,7 @@ def test_rows_sorted_worst_first() -> None:
     hosts = [
         ("z-ok", make_facts("z", values=ALL_ON), None),
         ("a-bad", make_facts("a"), None),
-        ("m-failed", make_facts("m"), {"failure": "x"}),
+        ("m-failed", make_facts("m", status="failed"), {"failure": "x"}),
     ]
     rows = model.build_report(hosts, "t")["hosts"]
     assert [r["host"] for r in rows] == ["m-failed", "a-bad", "z-ok"]

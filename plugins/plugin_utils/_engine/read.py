@@ -1,23 +1,23 @@
 # Copyright: contributors to winhardening.smb
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Typed, validated forms of the two scripts' JSON answers (docs/dev/target-protocol.md).
+"""The host's answers as typed objects (docs/dev/target-protocol.md, version 2).
 
 FOR INTERNAL COLLECTION USE ONLY.
 
-Everything the action plugins decide rests on these objects, so a field of the wrong type is
-refused here with the path of the field, instead of surfacing later as a KeyError or a wrong
-verdict.
+Everything the engine decides rests on these objects, so a field of the wrong type is refused
+here with the path of the field, instead of surfacing later as a KeyError or a wrong verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple, Union
 
 REGISTRY_GROUPS = ("server", "client", "server_policy", "client_policy")
 SIDES = ("server", "client")
 
 RegistryData = Union[int, str, List[Any], None]
+Registry = Mapping[str, Mapping[str, Optional["RegistryValue"]]]
 
 
 class ProtocolError(ValueError):
@@ -56,35 +56,77 @@ class Rsop:
 
 
 @dataclass(frozen=True)
-class AuditEvent:
-    id: int
-    time: str
+class PeerCount:
+    """One peer of an audit log, counted over every event in the window on the host."""
+
     peer: str
+    count: int
+    last: str
 
 
 @dataclass(frozen=True)
 class AuditLog:
+    """One audit log over the window: whether it exists, any read error, and its peers."""
+
     available: bool
+    error: Optional[str]
     count: int
-    sample: Tuple[AuditEvent, ...]
+    peers: Tuple[PeerCount, ...]
+    peers_total: int
+
+    @property
+    def readable(self) -> bool:
+        return self.available and self.error is None
+
+    @property
+    def peers_left_out(self) -> int:
+        return max(0, self.peers_total - len(self.peers))
 
 
 @dataclass(frozen=True)
 class TargetState:
-    """The read_state answer."""
+    """The read_state answer, or the state after a write (after_write)."""
 
     computer_name: str
     os: Mapping[str, Any] = field(hash=False)
     domain_role: int
-    registry: Mapping[str, Mapping[str, Optional[RegistryValue]]] = field(hash=False)
+    registry: Registry = field(hash=False)
     server_config: Mapping[str, bool] = field(hash=False)
     client_config: Mapping[str, bool] = field(hash=False)
     parameters: Mapping[str, FrozenSet[str]] = field(hash=False)
     rsop: Rsop
     events: Optional[Mapping[str, AuditLog]] = field(hash=False)
+    audit_on_since: Optional[str] = None
 
     def config(self, side: str) -> Mapping[str, bool]:
         return self.server_config if side == "server" else self.client_config
+
+    def after_write(self, outcome: ApplyOutcome) -> TargetState:
+        """This state with the write's read-back: registry, cmdlet view and marker. RSoP, the
+        OS and the audit logs are what the read saw; a write changes none of them."""
+        return replace(
+            self,
+            registry=outcome.registry,
+            server_config=outcome.server_config,
+            client_config=outcome.client_config,
+            audit_on_since=outcome.audit_on_since,
+        )
+
+    def planned(self, changes: Iterable[Tuple[str, str, bool]]) -> TargetState:
+        """The state a write of these (side, property, value) changes would leave, for check
+        mode: the cmdlet view shows each value, and Parameters stores it, as the Set- cmdlets
+        store the signing values."""
+        configs = {"server": dict(self.server_config), "client": dict(self.client_config)}
+        registry = {group: dict(values) for group, values in self.registry.items()}
+        for side, prop, value in changes:
+            configs[side][prop] = value
+            registry.setdefault(side, {})[prop] = RegistryValue("DWord", int(value))
+        return replace(
+            self,
+            registry=registry,
+            server_config=configs["server"],
+            client_config=configs["client"],
+        )
 
 
 @dataclass(frozen=True)
@@ -103,6 +145,9 @@ class ApplyOutcome:
     results: Tuple[WriteResult, ...]
     server_config: Mapping[str, bool] = field(hash=False)
     client_config: Mapping[str, bool] = field(hash=False)
+    registry: Registry = field(hash=False)
+    audit_on_since: Optional[str]
+    marker_error: Optional[str]
 
     def config(self, side: str) -> Mapping[str, bool]:
         return self.server_config if side == "server" else self.client_config
@@ -160,6 +205,17 @@ def _registry_value(value: Any, where: str) -> Optional[RegistryValue]:
     return RegistryValue(type=kind, data=obj.get("data"))
 
 
+def _registry(value: Any, where: str) -> Dict[str, Dict[str, Optional[RegistryValue]]]:
+    obj = _mapping(value, where)
+    registry: Dict[str, Dict[str, Optional[RegistryValue]]] = {}
+    for group in REGISTRY_GROUPS:
+        values = _mapping(_get(obj, group, where), f"{where}.{group}")
+        registry[group] = {
+            str(name): _registry_value(v, f"{where}.{group}.{name}") for name, v in values.items()
+        }
+    return registry
+
+
 def _rsop(value: Any) -> Rsop:
     obj = _mapping(value, "rsop")
     entries = []
@@ -180,10 +236,50 @@ def _rsop(value: Any) -> Rsop:
                 data=item.get("data"),
             )
         )
-    return Rsop(
-        available=_bool(_get(obj, "available", "rsop"), "rsop.available"),
-        error=_opt_str(obj.get("error"), "rsop.error"),
-        entries=tuple(entries),
+    available = _bool(_get(obj, "available", "rsop"), "rsop.available")
+    error = _opt_str(obj.get("error"), "rsop.error")
+    if not available and entries:
+        raise ProtocolError("rsop: entries given although RSoP is not available")
+    return Rsop(available=available, error=error, entries=tuple(entries))
+
+
+def _audit_log(value: Any, where: str) -> AuditLog:
+    log = _mapping(value, where)
+    peers = []
+    for i, raw in enumerate(_list(_get(log, "peers", where), where + ".peers")):
+        at = f"{where}.peers[{i}]"
+        item = _mapping(raw, at)
+        count = _int(_get(item, "count", at), at + ".count")
+        if count < 1:
+            raise ProtocolError(f"{at}.count: expected at least 1, got {count}")
+        peers.append(
+            PeerCount(
+                peer=str(_get(item, "peer", at) or ""),
+                count=count,
+                last=str(item.get("last") or ""),
+            )
+        )
+    count = _int(_get(log, "count", where), where + ".count")
+    total = _int(_get(log, "peers_total", where), where + ".peers_total")
+    listed = sum(p.count for p in peers)
+    # Every peer has at least one event, and with every peer listed their counts are the count.
+    if (
+        count < 0
+        or total < len(peers)
+        or total > count
+        or listed > count
+        or (total == len(peers) and listed != count)
+    ):
+        raise ProtocolError(
+            f"{where}: counts do not add up (count {count}, peers_total {total}, "
+            f"{len(peers)} peers with {listed} events)"
+        )
+    return AuditLog(
+        available=_bool(_get(log, "available", where), where + ".available"),
+        error=_opt_str(log.get("error"), where + ".error"),
+        count=count,
+        peers=tuple(peers),
+        peers_total=total,
     )
 
 
@@ -191,26 +287,14 @@ def _events(value: Any) -> Optional[Dict[str, AuditLog]]:
     if value is None:
         return None
     obj = _mapping(value, "events")
-    logs = {}
-    for side in SIDES:
-        where = "events." + side
-        log = _mapping(_get(obj, side, "events"), where)
-        sample = []
-        for i, raw in enumerate(_list(_get(log, "sample", where), where + ".sample")):
-            ev = _mapping(raw, f"{where}.sample[{i}]")
-            sample.append(
-                AuditEvent(
-                    id=_int(_get(ev, "id", where), where + ".id"),
-                    time=str(ev.get("time") or ""),
-                    peer=str(ev.get("peer") or ""),
-                )
-            )
-        logs[side] = AuditLog(
-            available=_bool(_get(log, "available", where), where + ".available"),
-            count=_int(_get(log, "count", where), where + ".count"),
-            sample=tuple(sample),
-        )
-    return logs
+    return {side: _audit_log(_get(obj, side, "events"), "events." + side) for side in SIDES}
+
+
+def _marker(data: Mapping[str, Any], where: str) -> Optional[str]:
+    markers = _mapping(_get(data, "markers", where), "markers")
+    return _opt_str(
+        markers.get("audit_unsigned_clients_since"), "markers.audit_unsigned_clients_since"
+    )
 
 
 def parse_read_state(data: Mapping[str, Any]) -> TargetState:
@@ -218,13 +302,6 @@ def parse_read_state(data: Mapping[str, Any]) -> TargetState:
     os_obj = _mapping(_get(data, "os", "read_state"), "os")
     for key in ("caption", "version", "build", "product_type"):
         _get(os_obj, key, "os")
-    registry_obj = _mapping(_get(data, "registry", "read_state"), "registry")
-    registry: Dict[str, Dict[str, Optional[RegistryValue]]] = {}
-    for group in REGISTRY_GROUPS:
-        values = _mapping(_get(registry_obj, group, "registry"), "registry." + group)
-        registry[group] = {
-            str(name): _registry_value(v, f"registry.{group}.{name}") for name, v in values.items()
-        }
     params_obj = _mapping(_get(data, "parameters", "read_state"), "parameters")
     parameters = {}
     for side in SIDES:
@@ -237,12 +314,13 @@ def parse_read_state(data: Mapping[str, Any]) -> TargetState:
         computer_name=name,
         os=dict(os_obj),
         domain_role=_int(_get(data, "domain_role", "read_state"), "domain_role"),
-        registry=registry,
+        registry=_registry(_get(data, "registry", "read_state"), "registry"),
         server_config=_config(_get(data, "server_config", "read_state"), "server_config"),
         client_config=_config(_get(data, "client_config", "read_state"), "client_config"),
         parameters=parameters,
         rsop=_rsop(_get(data, "rsop", "read_state")),
         events=_events(data.get("events")),
+        audit_on_since=_marker(data, "read_state"),
     )
 
 
@@ -271,4 +349,7 @@ def parse_apply(data: Mapping[str, Any]) -> ApplyOutcome:
         results=tuple(results),
         server_config=_config(_get(data, "server_config", "apply"), "server_config"),
         client_config=_config(_get(data, "client_config", "apply"), "client_config"),
+        registry=_registry(_get(data, "registry", "apply"), "registry"),
+        audit_on_since=_marker(data, "apply"),
+        marker_error=_opt_str(data.get("marker_error"), "marker_error"),
     )

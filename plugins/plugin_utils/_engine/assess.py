@@ -1,0 +1,474 @@
+# Copyright: contributors to winhardening.smb
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's state and verdict, derived once per state: every setting's value in force, owner,
+OS default and verdict; the client x server posture; the wire; and the host's status.
+
+FOR INTERNAL COLLECTION USE ONLY.
+
+The status never claims more than the evidence: a wire answer that contradicts the
+configuration makes the host noncompliant, and missing evidence (no wire answer, an owner RSoP
+could not name) makes it unverified, with the missing piece named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from ansible_collections.winhardening.smb.plugins.module_utils import (
+    compliance,
+    defaults,
+    domain_role,
+    effective,
+)
+from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS, Setting
+from ansible_collections.winhardening.smb.plugins.module_utils.os_info import OsInfo
+
+from .read import AuditLog, RegistryValue, RsopEntry, TargetState
+
+OWNER_LOCAL = "local"
+OWNER_GPO = "gpo"
+OWNER_DEFAULT = "default"
+OWNER_UNKNOWN = "unknown"
+
+COMPLIANT = "compliant"
+NONCOMPLIANT = "noncompliant"
+UNVERIFIED = "unverified"
+
+_HIVE_PREFIXES = ("hkey_local_machine\\", "hklm:\\", "hklm\\", "machine\\")
+
+
+def normalize_key(path: str) -> str:
+    """A registry path without its hive prefix, lower-cased: RSoP writes MACHINE\\System\\...,
+    the catalog HKLM\\SYSTEM\\..., and Windows compares registry names case-insensitively."""
+    text = path.strip().lower()
+    for prefix in _HIVE_PREFIXES:
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+@dataclass(frozen=True)
+class GpoRef:
+    name: Optional[str]
+    id: Optional[str]
+
+    def to_dict(self) -> Dict[str, Optional[str]]:
+        return {"name": self.name, "id": self.id}
+
+    @property
+    def label(self) -> str:
+        if self.name and self.id:
+            return f"{self.name} {self.id}"
+        return self.name or self.id or "an unnamed GPO"
+
+
+@dataclass(frozen=True)
+class SettingAssessment:
+    """One setting on one host: stored, in force, owned by whom, and judged how."""
+
+    setting: Setting
+    # The host has the setting (the cmdlet's parameter, or for an audit setting a stored value
+    # the SMB service reads); writable: the cmdlet has the parameter.
+    supported: bool
+    writable: bool
+    registry: Optional[RegistryValue]
+    policy_registry: Optional[RegistryValue]
+    cmdlet_value: Optional[bool]
+    value: Optional[bool]
+    owner: str
+    gpo: Optional[GpoRef]
+    os_default: bool
+    expected: Optional[bool]
+    compliant: Optional[bool]
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.setting.name
+
+    @property
+    def judged(self) -> bool:
+        return self.compliant is not None
+
+    @property
+    def owner_label(self) -> str:
+        if self.owner == OWNER_GPO and self.gpo is not None:
+            return f"GPO {self.gpo.label}"
+        return self.owner
+
+
+@dataclass(frozen=True)
+class WireObservation:
+    """The SMB negotiate from the controller and whether it agrees with the configuration."""
+
+    address: str
+    port: int
+    reachable: bool
+    dialect: Optional[str]
+    signing_enabled: Optional[bool]
+    signing_required: Optional[bool]
+    error: Optional[str]
+    detail: Optional[str]
+    agrees_with_config: Optional[bool]
+    message: Optional[str]
+
+    @property
+    def answered(self) -> bool:
+        return self.reachable and self.signing_required is not None
+
+    @property
+    def where(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AuditEvidence:
+    """The audit logs over the window, and since when the host's record says server-side
+    auditing has been on (None: no record)."""
+
+    window_start: str
+    server: AuditLog
+    client: AuditLog
+    audit_on_since: Optional[str]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a host is not compliant: what it is about (a setting's name, "wire",
+    "owner" or "judged") and what it says."""
+
+    status: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """compliant, noncompliant or unverified, and every finding (none when compliant)."""
+
+    status: str
+    findings: Tuple[Finding, ...] = ()
+
+    @property
+    def reasons(self) -> Tuple[str, ...]:
+        return tuple(f.text for f in self.findings)
+
+
+@dataclass(frozen=True)
+class HostAssessment:
+    computer_name: str
+    os: Mapping[str, Any] = field(hash=False)
+    os_info: OsInfo = field(hash=False)
+    domain_role: int
+    profile: str
+    baseline: str
+    settings: Mapping[str, SettingAssessment] = field(hash=False)
+    smb1_server_enabled: Optional[bool]
+    rsop_available: bool
+    rsop_error: Optional[str]
+    audit: Optional[AuditEvidence]
+    audit_on_since: Optional[str]
+    wire: Optional[WireObservation]
+    verdict: Verdict
+
+    def value(self, name: str) -> Optional[bool]:
+        return self.settings[name].value
+
+    def with_wire(self, probe: Optional[Mapping[str, Any]]) -> HostAssessment:
+        """This assessment with the probe's answer: the wire and the verdict, nothing else."""
+        wire = observe_wire(probe, self.settings["server_require"].value)
+        return replace(self, wire=wire, verdict=judge(self.settings, wire, self.rsop_error))
+
+    def values(self) -> Dict[str, Optional[bool]]:
+        return {name: s.value for name, s in self.settings.items()}
+
+    def posture(self) -> Dict[str, Dict[str, Any]]:
+        """This host's signing as a server and as a client, from the seed's tables.
+
+        "Requires" is asked of the tables against a peer that does not require signing
+        (SMB2/3, where only the "always" settings count) and against an SMB1 peer that cannot
+        sign. The server side uses the wire's answer where there is one: that is what a client,
+        or an attacker relaying to it, meets.
+        """
+
+        def val(name: str) -> bool:
+            return bool(self.settings[name].value)
+
+        server_require = val("server_require")
+        source = "configuration"
+        if self.wire is not None and self.wire.answered:
+            server_require = bool(self.wire.signing_required)
+            source = "wire"
+        return {
+            "server": {
+                "requires_signing_smb2": effective.effective_signing(False, server_require),
+                "requires_signing_smb1": effective.effective_signing_smb1(
+                    False, False, val("server_enable"), server_require
+                )
+                == effective.REFUSED,
+                "from": source,
+            },
+            "client": {
+                "requires_signing_smb2": effective.effective_signing(val("client_require"), False),
+                "requires_signing_smb1": effective.effective_signing_smb1(
+                    val("client_enable"), val("client_require"), False, False
+                )
+                == effective.REFUSED,
+                "from": "configuration",
+            },
+        }
+
+
+def _registry_bool(value: Optional[RegistryValue]) -> Optional[bool]:
+    if value is None:
+        return None
+    data = value.data
+    if isinstance(data, str) and data.strip().isdigit():
+        return int(data) != 0
+    if isinstance(data, bool) or not isinstance(data, int):
+        return None
+    return data != 0
+
+
+def _winning_entry(s: Setting, entries: Iterable[RsopEntry]) -> Optional[RsopEntry]:
+    target = normalize_key(s.registry_path)
+    policy_key = normalize_key(s.policy_registry_key) if s.policy_registry_key else None
+    for entry in entries:
+        if entry.cls == "RSOP_RegistryValue" and entry.path:
+            if normalize_key(entry.path) == target:
+                return entry
+        elif (
+            entry.cls == "RSOP_RegistryPolicySetting"
+            and policy_key
+            and entry.key
+            and normalize_key(entry.key) == policy_key
+            and (entry.value_name or "").lower() == s.registry_value.lower()
+        ):
+            return entry
+    return None
+
+
+def _owner(s: Setting, state: TargetState, stored: bool) -> Tuple[str, Optional[GpoRef]]:
+    """A winning RSoP entry means Group Policy re-applies its value; a stored value without one
+    was set locally; nothing stored means the OS default is in force. Without RSoP a stored
+    value's owner is unknown (a GPO writes the same registry value a local change does), while
+    nothing stored is still the default: no GPO has written it."""
+    if not stored:
+        return OWNER_DEFAULT, None
+    if not state.rsop.available:
+        return OWNER_UNKNOWN, None
+    entry = _winning_entry(s, state.rsop.entries)
+    if entry is None:
+        return OWNER_LOCAL, None
+    return OWNER_GPO, GpoRef(name=entry.gpo_name, id=entry.gpo_id)
+
+
+def _in_force(
+    s: Setting,
+    cmdlet_value: Optional[bool],
+    policy: Optional[bool],
+    stored: Optional[bool],
+    os_default: bool,
+) -> Optional[bool]:
+    """The value the SMB service uses. An audit setting's policy value outranks the cmdlet's
+    (the service reads the Policies key first; docs/dev/windows-behaviour.md); otherwise the
+    cmdlet's answer is Microsoft's supported reading (the registry value may be absent while
+    signing is on), then the stored value, then the OS default."""
+    if policy is not None:
+        return policy
+    if cmdlet_value is not None:
+        return cmdlet_value
+    if stored is not None:
+        return stored
+    return os_default
+
+
+def _setting(
+    s: Setting,
+    state: TargetState,
+    *,
+    os_info: OsInfo,
+    profile: str,
+    baseline: str,
+    target: Optional[bool],
+) -> SettingAssessment:
+    registry = state.registry.get(s.side, {}).get(s.registry_value)
+    policy = None
+    if s.policy_registry_key:
+        policy = state.registry.get(s.side + "_policy", {}).get(s.registry_value)
+    cmdlet_value = state.config(s.side).get(s.cmdlet_property)
+    writable = s.kind != "audit" or s.cmdlet_property in state.parameters.get(s.side, frozenset())
+    # Hosts with the KB5066913 back-port may have server-side auditing set by policy or in the
+    # registry while the cmdlet lacks the parameter: the service still reads the value.
+    supported = writable or cmdlet_value is not None or policy is not None or registry is not None
+    os_default = defaults.os_default(s.name, os_info, profile)
+    owner, gpo = _owner(s, state, registry is not None or policy is not None)
+    value = (
+        _in_force(s, cmdlet_value, _registry_bool(policy), _registry_bool(registry), os_default)
+        if supported
+        else None
+    )
+    expected = target if supported else None
+    verdict = compliance.evaluate(
+        {s.name: value}, {s.name: expected}, baseline=baseline, sources={s.name: owner}
+    )[s.name]
+    return SettingAssessment(
+        setting=s,
+        supported=supported,
+        writable=writable,
+        registry=registry,
+        policy_registry=policy,
+        cmdlet_value=cmdlet_value,
+        value=value,
+        owner=owner,
+        gpo=gpo,
+        os_default=os_default,
+        expected=expected,
+        compliant=verdict.compliant,
+        reason=verdict.reason,
+    )
+
+
+def observe_wire(
+    probe: Optional[Mapping[str, Any]], configured: Optional[bool]
+) -> Optional[WireObservation]:
+    """The probe's answer and whether it agrees with the configured server requirement."""
+    if probe is None:
+        return None
+    wire = probe.get("signing_required")
+    reachable = bool(probe.get("reachable"))
+    agrees: Optional[bool] = None
+    message: Optional[str] = None
+    where = "{}:{}".format(probe.get("address"), probe.get("port"))
+    if reachable and wire is not None and configured is not None:
+        agrees = bool(wire) == configured
+        if not agrees:
+            message = (
+                "configured {} SMB signing, but {} answered the negotiate with signing {} "
+                "(dialect {}): another SMB server may own that address or port (a third-party "
+                "server, NAT or a port forward), or a change is still pending".format(
+                    "to require" if configured else "not to require",
+                    where,
+                    "NOT required" if configured else "required",
+                    probe.get("dialect"),
+                )
+            )
+    return WireObservation(
+        address=str(probe.get("address") or ""),
+        port=int(probe.get("port") or 0),
+        reachable=reachable,
+        dialect=probe.get("dialect"),
+        signing_enabled=probe.get("signing_enabled"),
+        signing_required=wire if isinstance(wire, bool) else None,
+        error=probe.get("error"),
+        detail=probe.get("detail"),
+        agrees_with_config=agrees,
+        message=message,
+    )
+
+
+def judge(
+    settings: Mapping[str, SettingAssessment],
+    wire: Optional[WireObservation],
+    rsop_error: Optional[str],
+) -> Verdict:
+    """The host's verdict: any miss or wire contradiction is noncompliant; otherwise any missing
+    evidence is unverified; otherwise compliant."""
+    found: List[Finding] = [
+        Finding(NONCOMPLIANT, s.name, f"{s.name}: {s.reason}")
+        for s in settings.values()
+        if s.compliant is False
+    ]
+    if wire is not None:
+        if wire.agrees_with_config is False and wire.message:
+            found.append(Finding(NONCOMPLIANT, "wire", "wire: " + wire.message))
+        elif not wire.answered:
+            found.append(
+                Finding(
+                    UNVERIFIED,
+                    "wire",
+                    "wire: the SMB negotiate to {} got no verdict ({}{})".format(
+                        wire.where,
+                        wire.error or "no answer",
+                        f": {wire.detail}" if wire.detail else "",
+                    ),
+                )
+            )
+    unknown = [
+        s.name for s in settings.values() if s.compliant is True and s.owner == OWNER_UNKNOWN
+    ]
+    if unknown:
+        found.append(
+            Finding(
+                UNVERIFIED,
+                "owner",
+                "owner unknown for {}: RSoP could not be read ({}), so a GPO may put another "
+                "value back".format(", ".join(unknown), rsop_error or "no reason given"),
+            )
+        )
+    if not any(s.judged for s in settings.values()):
+        found.append(
+            Finding(
+                UNVERIFIED, "judged", "no setting was judged: the baseline sets none this host has"
+            )
+        )
+    if any(f.status == NONCOMPLIANT for f in found):
+        return Verdict(
+            NONCOMPLIANT,
+            tuple(f for f in found if f.status == NONCOMPLIANT)
+            + tuple(f for f in found if f.status != NONCOMPLIANT),
+        )
+    if found:
+        return Verdict(UNVERIFIED, tuple(found))
+    return Verdict(COMPLIANT)
+
+
+def assess(
+    state: TargetState,
+    *,
+    baseline: str,
+    targets: Mapping[str, Optional[bool]],
+    probe: Optional[Mapping[str, Any]] = None,
+    window_start: Optional[str] = None,
+) -> HostAssessment:
+    """The assessment of one state (as read, or after a write). ValueError: an OS or domain
+    role this collection does not know."""
+    os_info = OsInfo.from_mapping(state.os)
+    profile = domain_role.profile_for_domain_role(state.domain_role)
+    settings = {
+        s.name: _setting(
+            s,
+            state,
+            os_info=os_info,
+            profile=profile,
+            baseline=baseline,
+            target=targets.get(s.name),
+        )
+        for s in SETTINGS
+    }
+    wire = observe_wire(probe, settings["server_require"].value)
+    audit = None
+    if state.events is not None and window_start is not None:
+        audit = AuditEvidence(
+            window_start=window_start,
+            server=state.events["server"],
+            client=state.events["client"],
+            audit_on_since=state.audit_on_since,
+        )
+    return HostAssessment(
+        computer_name=state.computer_name,
+        os=state.os,
+        os_info=os_info,
+        domain_role=state.domain_role,
+        profile=profile,
+        baseline=baseline,
+        settings=settings,
+        smb1_server_enabled=state.server_config.get("EnableSMB1Protocol"),
+        rsop_available=state.rsop.available,
+        rsop_error=state.rsop.error,
+        audit=audit,
+        audit_on_since=state.audit_on_since,
+        wire=wire,
+        verdict=judge(settings, wire, state.rsop.error),
+    )
