@@ -100,9 +100,11 @@ class HostModel:
         for area in REGISTRY_AREAS:
             self.registry.setdefault(area, {})
         if self.rsop_available is None:
-            # The RSoP namespace exists once Group Policy has applied, i.e. on domain members
-            # and DCs (Win32_ComputerSystem.DomainRole 1, 3, 4, 5; dsrole DSROLE_MACHINE_ROLE).
-            self.rsop_available = self.domain_role in (1, 3, 4, 5)
+            # Group Policy applies the local GPO on every host, standalone ones too, and logs
+            # RSoP data for it, so root\rsop\computer exists everywhere (UNCONFIRMED for hosts
+            # outside a domain: docs/dev/windows-behaviour.md). rsop_available=false models a
+            # host where it is missing; the collection then calls stored values' owner unknown.
+            self.rsop_available = True
 
     # -- OS facts -------------------------------------------------------------------------
     @property
@@ -207,7 +209,10 @@ class HostModel:
 
     # -- audit events ---------------------------------------------------------------------------
     def event_log_exists(self, side: str) -> bool:
-        return bool(self.parameters()[side])
+        """Microsoft-Windows-SMBServer/Audit exists on every release the lab models (Server 2016
+        and Windows 10 log SMB1 access there, event 3000); SMBClient/Audit only where the client
+        audit parameter exists (UNCONFIRMED: docs/dev/windows-behaviour.md)."""
+        return side == "server" or bool(self.parameters()[side])
 
     def add_event(self, side: str, event_id: int, peer: str, time: str) -> None:
         if side not in EVENT_IDS:

@@ -92,8 +92,15 @@ def test_dc_gets_default_domain_controllers_policy_and_refresh_reverts() -> None
     assert dc.server_requires_signing
 
 
-def test_standalone_has_no_rsop_namespace() -> None:
+def test_standalone_has_rsop_without_domain_entries() -> None:
     view = host("windows_server_2019", 2).rsop_view()
+    assert view == {"available": True, "error": None, "entries": []}
+
+
+def test_a_missing_rsop_namespace_is_a_knob() -> None:
+    m = host("windows_server_2019", 2)
+    m.rsop_available = False
+    view = m.rsop_view()
     assert view["available"] is False
     assert view["entries"] == []
     assert view["error"]
@@ -115,8 +122,12 @@ def test_events_are_filtered_to_the_window() -> None:
         ],
     }
     assert view["client"]["available"] is True
+    # The server audit log exists from Server 2016 on; the client's only with its parameter.
+    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["server"][
+        "available"
+    ]
     # No log, no query: available false and nothing else.
-    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["server"] == {
+    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["client"] == {
         "available": False,
         "error": None,
         "count": 0,
