@@ -168,7 +168,10 @@ class ActionModule(SmbSigningActionBase):
         verified = options.verify and options.mode == "enforce" and not options.check_mode
         out["ansible_facts"] = {
             "smb_signing": render.facts(
-                after, status=status, reasons=[*missed, *problems], warnings=warnings
+                after,
+                status=status,
+                reasons=[*missed, *([decision.gate.message] if decision.gate else []), *problems],
+                warnings=warnings,
             )
         }
         out["status"] = status

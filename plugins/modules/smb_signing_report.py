@@ -89,7 +89,7 @@ options:
     type: str
     default: SMB signing fleet report
 notes:
-  - The JSON holds everything the HTML shows; its C(schema_version) is 1.
+  - The JSON holds everything the HTML shows; its C(schema_version) is 2.
   - The task never reports C(changed), as it changes nothing on the managed hosts.
 seealso:
   - module: winhardening.smb.win_smb_signing_facts
@@ -127,7 +127,10 @@ summary:
       description: Hosts reported on.
       type: int
     by_status:
-      description: Hosts per status (failed, blocked, unreachable, noncompliant, compliant, not_evaluated).
+      description: >-
+        Hosts per status (failed, blocked, unreachable, noncompliant, unverified, compliant); a
+        host's status is the one its facts carry, and a host without a known status is
+        unverified, never compliant.
       type: dict
     compliant_hosts:
       description: Number of compliant hosts.
@@ -148,8 +151,14 @@ summary:
       description: Names of the hosts without facts.
       type: list
       elements: str
+    unverified_hosts:
+      description: >-
+        Names of the hosts whose evidence is incomplete (no wire answer, an owner RSoP could not
+        name); their rows give the reasons.
+      type: list
+      elements: str
     by_setting:
-      description: Per setting, how many hosts are compliant, non-compliant or not evaluated.
+      description: Per setting, how many hosts are compliant, non-compliant or not judged (C(not_judged)).
       type: dict
     gpo_owned:
       description: C(host:setting) for each setting a Group Policy owns.

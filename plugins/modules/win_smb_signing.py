@@ -92,7 +92,7 @@ options:
     description:
       - Turn the two signing-audit settings on where the host has them, in either mode, so the
         SMB audit logs start naming the peers that cannot sign. The run records on the host
-        (C(HKLM\\SOFTWARE\\winhardening.smb), value C(AuditUnsignedClientsSince)) when server-side
+        (C(HKLM\SOFTWARE\winhardening.smb), value C(AuditUnsignedClientsSince)) when server-side
         auditing went on, which the audit-first gate needs.
     type: bool
     default: false
@@ -104,9 +104,9 @@ options:
       - Since when auditing has been on comes from the host's record, which every run that
         writes keeps in line with the audit setting (written when auditing goes on or is first
         seen on, removed when it goes off). Without a record the gate stays closed.
-      - Otherwise the host is C(blocked) (RV(blocked)): the other settings are still written,
+      - Otherwise the host is C(blocked) (RV(blocked)); the other settings are still written,
         the message names every unsigned client with its count (and how many were left out),
-        and RV(blocked.opens_at) says from when waiting can open the gate.
+        and C(opens_at) in RV(blocked) says from when waiting can open the gate.
       - Microsoft's rollout advice is to audit unsigned peers before requiring signing
         (KB5066913; "SMB signing and encryption auditing").
     type: bool

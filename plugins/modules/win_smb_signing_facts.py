@@ -13,13 +13,14 @@ description:
   - Reads, in one WinRM round trip per host, the four SMB signing Security Options and the two
     signing-audit settings of a Windows host, with the registry value (present or absent, and
     its type), the value C(Get-SmbServerConfiguration) / C(Get-SmbClientConfiguration) report,
-    and who owns each one (C(source)), C(gpo) with the GPO's name and id when a winning Resultant
-    Set of Policy entry names it, C(local) when the registry value is set without one, and
-    C(default) when nothing is stored and the OS default is in force.
+    and who owns each one (C(owner)): C(gpo) with the GPO's name and id when a winning Resultant
+    Set of Policy entry names it, C(local) when the registry value is set without one,
+    C(default) when nothing is stored and the OS default is in force, and C(unknown) when a
+    value is stored but RSoP could not be read.
   - Reports the OS (caption, build, edition), the domain role and the profile it maps to, whether
     the SMB1 server is enabled, whether the OS has the signing-audit parameters, and, when
-    O(audit_window) is given, a count of SMB signing audit events with a sample of the
-    offending peers.
+    O(audit_window) is given, the SMB signing audit events counted per peer on the host over the
+    whole window.
   - Computes the server and client posture (does the host require signing for SMB2/3 and for
     SMB1) from Microsoft's client x server tables, the baseline's expected value for the host's
     profile, and compliance per setting with a reason.

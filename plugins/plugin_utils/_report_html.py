@@ -209,10 +209,16 @@ def _notes_cell(row: Mapping[str, Any]) -> str:
             )
         )
     outcome = row["outcome"]
+    shown = {outcome["failure"]}
     if outcome["blocked"]:
         notes.append(_e(outcome["blocked"]["message"]))
+        shown.add(outcome["blocked"]["message"])
     if outcome["failure"]:
         notes.append("<b>{}</b>".format(_e(outcome["failure"])))
+    # Why the host is not compliant (unverified: what evidence is missing), unless said above.
+    for reason in row["status_reasons"]:
+        if reason not in shown:
+            notes.append(_e(reason))
     if outcome["changes"]:
         notes.append("changed: {}".format(_e(", ".join(outcome["changes"]))))
     for warning in row["warnings"]:

@@ -125,7 +125,12 @@ def _status(row: Json, facts: Mapping[str, Any]) -> str:
     if row["facts_missing"]:
         return "failed" if row["outcome"]["failure"] else "unreachable"
     status = facts.get("status")
-    if row["outcome"]["failure"] and status not in ("failed", "blocked", "noncompliant", "unverified"):
+    if row["outcome"]["failure"] and status not in (
+        "failed",
+        "blocked",
+        "noncompliant",
+        "unverified",
+    ):
         return "failed"
     if status in STATUSES:
         return str(status)

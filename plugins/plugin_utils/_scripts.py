@@ -137,10 +137,11 @@ markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}}|ConvertTo-Json -Compres
 )
 
 # One Set-* call per property, each in its own try, so one failure neither stops the others nor
-# hides what applied; the caller judges from the read-back (target-protocol.md, apply). Then, with
-# sync_marker, the marker follows the read-back: server auditing on and no marker -> write
-# [DateTime]::UtcNow as 'o' text (creating the key); auditing not on and a marker -> remove it. A
-# marker error is reported in marker_error and never stops the answer.
+# hides what applied; the caller judges from the read-back (target-protocol.md, apply). Then the
+# marker, as the caller decided: sync_marker 'set' writes [DateTime]::UtcNow as 'o' text (creating
+# the key) when there is none, unless the read-back shows server auditing off (a write that did
+# not take); 'clear' removes it. A marker error is reported in marker_error and never stops the
+# answer.
 _APPLY_BODY = (
     _COMMON
     + r"""$results=@()
@@ -156,14 +157,15 @@ else{$null=Set-SmbClientConfiguration @a -Force -Confirm:$false}
 $r.ok=$true}catch{$r.error="$_"}
 $results+=$r}}
 $sc=Get-SmbServerConfiguration;$me=$null
-if($Request.sync_marker){try{$m=(gp $mk @q).$mn
-if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}
+if($s=$Request.sync_marker){try{$m=(gp $mk @q).$mn
+if($s -eq 'set'){if($null -eq $m -and $sc.$as -ne $false){if(!(Test-Path $mk)){$null=New-Item $mk}
 $null=New-ItemProperty $mk $mn -Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String}}
 elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me="$_"}}
 @{op='apply';v=2;results=$results
 server_config=Pr $sc ($sig+'EnableSMB1Protocol'+$as)
 client_config=Pr (Get-SmbClientConfiguration) ($sig+$ac)
-registry=Regs;markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn};marker_error=$me}|ConvertTo-Json -Compress -Depth 6
+registry=Regs;markers=@{audit_unsigned_clients_since=(gp $mk @q).$mn}
+marker_error=$me}|ConvertTo-Json -Compress -Depth 6
 """
 )
 

@@ -269,12 +269,13 @@ class HostModel:
     def markers_view(self) -> Dict[str, Optional[str]]:
         return {"audit_unsigned_clients_since": self.audit_marker}
 
-    def sync_marker(self, now: str) -> None:
-        """apply v2 ``sync_marker``: the marker follows server auditing in the read-back."""
-        auditing = self.config("server").get(SERVER_AUDIT) is True
-        if auditing and self.audit_marker is None:
-            self.audit_marker = now
-        elif not auditing and self.audit_marker is not None:
+    def sync_marker(self, how: str, now: str) -> None:
+        """apply v2 ``sync_marker``: 'set' records now unless there is a marker or the
+        read-back shows server auditing off; 'clear' removes it."""
+        if how == "set":
+            if self.audit_marker is None and self.config("server").get(SERVER_AUDIT) is not False:
+                self.audit_marker = now
+        else:
             self.audit_marker = None
 
     # -- persistence ----------------------------------------------------------------------------

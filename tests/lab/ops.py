@@ -98,9 +98,9 @@ def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
     unknown = set(req) - {"server", "client", "sync_marker"}
     if unknown:
         raise RequestError(f"unknown keys {sorted(unknown)}")
-    sync = req.get("sync_marker", False)
-    if not isinstance(sync, bool):
-        raise RequestError("sync_marker must be true or false")
+    sync = req.get("sync_marker")
+    if sync not in (None, "set", "clear"):
+        raise RequestError(f"sync_marker must be null, 'set' or 'clear', got {sync!r}")
     results: List[Dict[str, Any]] = []
     writes: List[Dict[str, Any]] = []
     for side in ("server", "client"):
@@ -131,7 +131,7 @@ def _apply(model: HostModel, script: ProtocolScript) -> Outcome:
     marker_error: Optional[str] = None
     if sync:
         try:
-            model.sync_marker(model_module.utc_now())
+            model.sync_marker(sync, model_module.utc_now())
         except ModelError as exc:  # pragma: no cover - the model has no marker failure yet
             marker_error = str(exc)
     result = {

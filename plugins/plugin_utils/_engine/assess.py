@@ -310,8 +310,10 @@ def _setting(
         else None
     )
     expected = target if supported else None
+    # Judged against the target itself, so an unsupported setting the baseline sets reads
+    # "required by cis; not supported on this host" (no verdict either way).
     verdict = compliance.evaluate(
-        {s.name: value}, {s.name: expected}, baseline=baseline, sources={s.name: owner}
+        {s.name: value}, {s.name: target}, baseline=baseline, sources={s.name: owner}
     )[s.name]
     return SettingAssessment(
         setting=s,

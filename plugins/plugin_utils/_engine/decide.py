@@ -49,13 +49,14 @@ class Decision:
     # Changes to settings a GPO owns, or whose owner RSoP could not name (written anyway).
     contested: Tuple[str, ...]
     gate: Optional[GateClosed]
-    # Bring the host's record of since when auditing is on in line with the write's read-back.
-    sync_marker: bool
+    # The host's record of since when server-side auditing is on: "set" (auditing is on after
+    # this run and there is no record), "clear" (it is off and there is one), or None.
+    sync_marker: Optional[str]
     warnings: Tuple[str, ...]
 
     @property
     def writes(self) -> bool:
-        return bool(self.changes) or self.sync_marker
+        return bool(self.changes) or self.sync_marker is not None
 
     def planned_writes(self) -> List[Tuple[str, str, bool]]:
         """(side, cmdlet property, value) of each change, for the state check mode shows."""
@@ -180,7 +181,9 @@ def decide(
     contested = _contested(host, assessment, options, plan, warnings)
     after_audit = {c.name: c.after for c in plan.changes}.get(AUDIT_SETTING, current[AUDIT_SETTING])
     has_marker = assessment.audit_on_since is not None
-    sync_marker = options.may_write and ((after_audit is True) != has_marker)
+    sync_marker = None
+    if options.may_write and (after_audit is True) != has_marker:
+        sync_marker = "set" if after_audit is True else "clear"
     return Decision(
         desired=desired,
         changes=plan.changes,

@@ -38,7 +38,7 @@ class GateClosed:
 
     @property
     def message(self) -> str:
-        return f"audit-first gate: not requiring server signing on {self.host}: {self.reason}"
+        return f"audit-first gate: not requiring server signing on {self.host}: {self.reason}."
 
     def to_dict(self) -> Dict[str, Any]:
         return {

@@ -255,7 +255,7 @@ def test_apply_v2_reads_back_the_registry_and_syncs_the_marker() -> None:
         {
             "server": {"RequireSecuritySignature": True, "AuditClientDoesNotSupportSigning": True},
             "client": {},
-            "sync_marker": True,
+            "sync_marker": "set",
         },
     )
     assert answer["v"] == 2
@@ -270,24 +270,40 @@ def test_apply_v2_reads_back_the_registry_and_syncs_the_marker() -> None:
     since = answer["markers"]["audit_unsigned_clients_since"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", since)
     assert before - datetime.timedelta(seconds=1) <= parse_time(since)
-    # Auditing still on: the marker is left as it is (a test can age it).
+    # A marker is left as it is (a test can age it).
     apply_assignment(m, "audit_marker=2026-01-01T00:00:00.0000000Z")
-    kept = _run(m, "apply", {"sync_marker": True})
+    kept = _run(m, "apply", {"sync_marker": "set"})
     assert kept["markers"]["audit_unsigned_clients_since"] == "2026-01-01T00:00:00.0000000Z"
     assert kept["results"] == []
-    # Without sync_marker nothing changes; auditing off with sync_marker removes it.
+    # Without sync_marker nothing changes; 'clear' removes it.
     off = {"server": {"AuditClientDoesNotSupportSigning": False}}
     assert _run(m, "apply", off)["markers"]["audit_unsigned_clients_since"] is not None
-    assert _run(m, "apply", {**off, "sync_marker": True})["markers"] == {
+    assert _run(m, "apply", {**off, "sync_marker": "clear"})["markers"] == {
+        "audit_unsigned_clients_since": None
+    }
+    # 'set' records nothing while the read-back shows auditing off (a write that did not take).
+    assert _run(m, "apply", {"sync_marker": "set"})["markers"] == {
         "audit_unsigned_clients_since": None
     }
 
 
-def test_sync_marker_without_the_audit_property_removes_the_marker() -> None:
-    m = host("windows_server_2019", 3, audit_marker="2026-11-20T08:00:00.0000000Z")
-    answer = _run(m, "apply", {"sync_marker": True})
-    assert answer["markers"] == {"audit_unsigned_clients_since": None}
+def test_set_marker_without_the_audit_property_trusts_the_caller() -> None:
+    # A back-port host: auditing on through policy, no cmdlet property to contradict it.
+    m = host("windows_server_2019", 3)
+    answer = _run(m, "apply", {"sync_marker": "set"})
+    assert answer["markers"]["audit_unsigned_clients_since"] is not None
     assert "AuditClientDoesNotSupportSigning" not in answer["server_config"]
+    assert _run(m, "apply", {"sync_marker": "clear"})["markers"] == {
+        "audit_unsigned_clients_since": None
+    }
+
+
+def test_sync_marker_must_be_set_clear_or_null() -> None:
+    m = host("windows_server_2019", 3)
+    script = ProtocolScript("apply", 2, {"sync_marker": True}, 1)
+    outcome = ops.run(m, script)
+    assert outcome.rc == 1
+    assert "sync_marker must be null, 'set' or 'clear'" in outcome.stderr
 
 
 def test_fleet_errors_name_host_and_key() -> None:

@@ -40,7 +40,7 @@ def test_change_is_two_round_trips_judged_from_the_read_back(wire: Any) -> None:
     assert result.get("failed") is not True, result
     assert result["changed"] is True
     assert host.ops == ["read_state", "apply"]
-    assert host.calls[1][1] == {"server": {"RequireSecuritySignature": True}, "sync_marker": False}
+    assert host.calls[1][1] == {"server": {"RequireSecuritySignature": True}, "sync_marker": None}
     setting = result["settings"]["server_require"]
     assert (setting["before"], setting["after"], setting["changed"]) == (False, True, True)
     assert result["settings"]["client_enable"]["managed"] is False

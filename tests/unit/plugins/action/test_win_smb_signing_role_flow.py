@@ -146,7 +146,7 @@ def test_gate_stays_closed_without_a_record_of_since_when_auditing_is_on(wire: A
     assert first["blocked"]["opens_at"] is not None
     # This run recorded the time on the host; a run seconds later is still blocked, and says
     # from when the gate can open.
-    assert host.calls[1][1]["sync_marker"] is True
+    assert host.calls[1][1]["sync_marker"] == "set"
     assert host.model.audit_marker is not None
     again = _run(host, require_clean_audit=True, audit_window="7d")
     assert again["status"] == "blocked"
@@ -221,7 +221,7 @@ def test_audit_mode_reads_only_and_enable_audit_writes_only_those(wire: Any) -> 
     assert host.ops == ["read_state", "apply"]
     assert host.calls[1][1] == {
         "server": {"AuditClientDoesNotSupportSigning": True},
-        "sync_marker": True,
+        "sync_marker": "set",
     }
     assert audit["changes"] == ["audit_unsigned_clients"]
     assert audit["ansible_facts"]["smb_signing"]["audit"]["auditing_on_since"] is not None

@@ -103,7 +103,7 @@ APPLY_REQUEST: Dict[str, object] = {
     side: {s.cmdlet_property: True for s in SETTINGS if s.side == side}
     for side in ("server", "client")
 }
-APPLY_REQUEST["sync_marker"] = True
+APPLY_REQUEST["sync_marker"] = "clear"
 # The largest request each script can get: every setting, the longest event request.
 RENDERED = {
     "read_state": _scripts.READ_STATE.render(READ_REQUEST),
@@ -324,14 +324,18 @@ def test_apply_syncs_the_marker_after_the_writes_and_reports_its_error() -> None
     body = _scripts.APPLY.body
     last_write = body.index("Set-SmbClientConfiguration @a")
     read_back = body.index("$sc=Get-SmbServerConfiguration")
-    sync = body.index("if($Request.sync_marker){try{")
+    sync = body.index("if($s=$Request.sync_marker){try{")
     answer = body.index("ConvertTo-Json")
     assert last_write < read_back < sync < answer
     part = body[sync:answer]
-    # Auditing on and no marker: create the key if needed, write UtcNow as 'o' text (REG_SZ).
-    assert "if($sc.$as -eq $true){if($null -eq $m){if(!(Test-Path $mk)){$null=New-Item $mk}" in part
+    # 'set' and no marker: create the key if needed, write UtcNow as 'o' text (REG_SZ), unless
+    # the read-back shows auditing off (a write that did not take).
+    assert (
+        "if($s -eq 'set'){if($null -eq $m -and $sc.$as -ne $false){if(!(Test-Path $mk))"
+        "{$null=New-Item $mk}" in part
+    )
     assert "-Value ([DateTime]::UtcNow.ToString('o')) -PropertyType String" in part
-    # Auditing not on and a marker: remove it. Any error lands in marker_error.
+    # 'clear' and a marker: remove it. Any error lands in marker_error.
     assert 'elseif($null -ne $m){Remove-ItemProperty $mk $mn}}catch{$me="$_"}}' in part
     assert "marker_error=$me}" in body
     # The read-back uses the same configuration object the marker followed.
