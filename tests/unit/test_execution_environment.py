@@ -191,5 +191,7 @@ def test_base_image_is_pinned() -> None:
     if "@sha256:" in name:
         return
     repository, _, tag = name.rpartition(":")
-    assert "/" in repository and tag, f"{name}: no tag"
-    assert tag != "latest" and any(c.isdigit() for c in tag), f"{name}: pin a version tag"
+    assert "/" in repository, f"{name}: no registry path"
+    assert tag, f"{name}: no tag"
+    assert tag != "latest", f"{name}: pin a version tag"
+    assert any(c.isdigit() for c in tag), f"{name}: pin a version tag"
