@@ -92,6 +92,11 @@ class SettingAssessment:
         return self.compliant is not None
 
     @property
+    def policy_value(self) -> Optional[bool]:
+        """The Policies value (audit settings), which outranks anything a write can change."""
+        return _registry_bool(self.policy_registry)
+
+    @property
     def owner_label(self) -> str:
         if self.owner == OWNER_GPO and self.gpo is not None:
             return f"GPO {self.gpo.label}"

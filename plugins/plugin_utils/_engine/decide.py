@@ -179,7 +179,10 @@ def decide(
             warnings=warnings,
         )
     contested = _contested(host, assessment, options, plan, warnings)
-    after_audit = {c.name: c.after for c in plan.changes}.get(AUDIT_SETTING, current[AUDIT_SETTING])
+    # Auditing after this run: a Policies value stays in force whatever the cmdlet writes.
+    audit = assessment.settings[AUDIT_SETTING]
+    planned = {c.name: c.after for c in plan.changes}.get(AUDIT_SETTING, current[AUDIT_SETTING])
+    after_audit = audit.policy_value if audit.policy_value is not None else planned
     has_marker = assessment.audit_on_since is not None
     sync_marker = None
     if options.may_write and (after_audit is True) != has_marker:

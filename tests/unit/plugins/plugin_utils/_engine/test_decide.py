@@ -416,13 +416,6 @@ def test_a_write_under_a_policy_value_is_contested() -> None:
     assert d.gate is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: decide asks to 'set' the audit record from the planned cmdlet value "
-    "although the Policies value (which outranks the cmdlet, assess._in_force) keeps auditing "
-    "off; the apply script checks only the cmdlet read-back, so the record claims auditing on "
-    "from this run, and once the GPO turns auditing on the gate opens without a covered window",
-)
 def test_no_record_while_a_policy_value_keeps_auditing_off() -> None:
     d = run(POLICY_OFF, baseline="cis", require_clean_audit=True)
     assert d.sync_marker != "set"
