@@ -10,9 +10,7 @@ can be tested without a play.
 from __future__ import annotations
 
 import datetime
-import json
-import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -20,11 +18,21 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.winhardening.smb.plugins.plugin_utils._report_csv import render_csv
-from ansible_collections.winhardening.smb.plugins.plugin_utils._report_html import render_html
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge import (
+    MergeError,
+    run_key,
+    run_payload,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_model import build_report
-
-FORMATS = ("json", "csv", "html")
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_warnings import (
+    warning_lines,
+    warning_summary,
+)
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_write import (
+    FORMATS,
+    WriteError,
+    write_report,
+)
 
 ARGUMENT_SPEC: Dict[str, Any] = {
     "dest": {"type": "path", "required": True},
@@ -39,6 +47,9 @@ ARGUMENT_SPEC: Dict[str, Any] = {
     "title": {"type": "str", "default": "SMB signing fleet report"},
     "group_by": {"type": "str", "choices": ["profile", "os_family"], "default": "profile"},
     "basename": {"type": "str", "default": "smb_signing_report"},
+    "run_id": {"type": "str"},
+    "run_info": {"type": "dict", "default": {}},
+    "summarise_warnings": {"type": "bool", "default": True},
 }
 
 
@@ -57,19 +68,12 @@ def _plain(value: Any) -> Any:
     return to_text(value)
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename over the target."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".smb_signing_report.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _run_id(given: Optional[str], now: datetime.datetime) -> str:
+    """The run's id: the one given (the role passes AWX's job id), else one made here from the
+    controller's clock and a random part, so two runs started in the same second differ."""
+    if given:
+        return given
+    return "ctl_{}_{}".format(now.strftime("%Y%m%dT%H%M%SZ"), secrets.token_hex(3))
 
 
 def _host_vars(hostvars: Any, host: str) -> Optional[Mapping[str, Any]]:
@@ -127,42 +131,47 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         if not hosts:
             raise AnsibleActionFail("hosts: no hosts to report on (the play has none)")
 
-        generated_at = (
-            datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
-        )
+        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        run_id = _run_id(args["run_id"], now)
+        try:
+            key = run_key(run_id)
+        except MergeError as exc:
+            raise AnsibleActionFail(f"run_id: {exc}") from None
+        info = {
+            to_text(k): _plain(v)
+            for k, v in (args["run_info"] or {}).items()
+            if v not in (None, "")
+        }
         report = build_report(
             self._collect(task_vars, hosts, args["outcome_var"]),
-            generated_at=generated_at.replace("+00:00", "Z"),
+            generated_at=now.isoformat().replace("+00:00", "Z"),
             title=args["title"],
             group_by=args["group_by"],
         )
+        report["run"] = {"id": run_id, "info": info}
 
-        dest = args["dest"]
         try:
-            os.makedirs(dest, exist_ok=True)
-        except OSError as exc:
-            raise AnsibleActionFail(f"dest: cannot create {dest!r}: {exc}") from None
-        renderers = {
-            "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n",
-            "csv": render_csv,
-            "html": render_html,
-        }
-        files: Dict[str, str] = {}
-        for fmt in dict.fromkeys(args["formats"]):
-            path = os.path.join(dest, f"{args['basename']}.{fmt}")
-            try:
-                _write_atomically(path, renderers[fmt](report))
-            except OSError as exc:
-                raise AnsibleActionFail(f"dest: cannot write {path!r}: {exc}") from None
-            files[fmt] = path
+            files = write_report(report, args["dest"], args["formats"], args["basename"])
+        except WriteError as exc:
+            raise AnsibleActionFail(str(exc)) from None
 
         summary = report["summary"]
+        warnings = warning_summary(report["hosts"])
+        if args["summarise_warnings"]:
+            # Once for the play, only what repeats: a warning of one host is already its own
+            # task's warning, and every host's detail is in the report.
+            repeated = [w for w in warnings if w["count"] > 1]
+            if repeated:
+                result["warnings"] = warning_lines(repeated)
         result.update(
             changed=False,
             files=files,
             summary=summary,
+            run_key=key,
+            stats={"smb_signing": summary, key: run_payload(report, run_id, info)},
+            warning_summary=warnings,
             msg="SMB signing report for {} hosts ({} compliant) written to {}".format(
-                summary["hosts"], summary["compliant_hosts"], dest
+                summary["hosts"], summary["compliant_hosts"], args["dest"]
             ),
         )
         return result

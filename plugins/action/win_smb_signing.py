@@ -13,6 +13,8 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import render
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.assess import (
     COMPLIANT,
+    NONCOMPLIANT,
+    UNVERIFIED,
     HostAssessment,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.decide import (
@@ -25,7 +27,10 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.options i
     ENFORCE_ARGUMENT_SPEC,
     TaskOptions,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.pipeline import assess_host
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.pipeline import (
+    assess_host,
+    assessment_warnings,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.probe import (
     PendingProbe,
     probe_with_retries,
@@ -119,7 +124,7 @@ class ActionModule(SmbSigningActionBase):
         elif options.probe and (outcome is not None or options.verify):
             probe = probe_with_retries(options.probe)
         after = after.with_wire(probe) if probe is not None else after
-        warnings.extend(f"{host}: {f.text}" for f in after.verdict.findings if f.subject == "wire")
+        warnings.extend(assessment_warnings(host, after))
         shown = after
         if options.check_mode:
             shown = assess_host(host, options, state.planned(decision.planned_writes()))
@@ -182,7 +187,7 @@ class ActionModule(SmbSigningActionBase):
             parts.append(f"{host}: changes did not apply: {'; '.join(missed)}.")
         if decision.gate:
             parts.append(decision.gate.message)
-        if verified and problems and after.verdict.status != COMPLIANT:
+        if verified and problems and after.verdict.status in (NONCOMPLIANT, UNVERIFIED):
             parts.append(f"{host}: not compliant after enforce: {'; '.join(problems)}")
         if not parts:
             return

@@ -15,7 +15,10 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.errors im
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.options import (
     FACTS_ARGUMENT_SPEC,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.pipeline import assess_host
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.pipeline import (
+    assess_host,
+    assessment_warnings,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.probe import PendingProbe
 
 
@@ -43,7 +46,7 @@ class ActionModule(SmbSigningActionBase):
         except TaskFailed as exc:
             result.update(exc.to_result(), status=render.FAILED, failure=exc.msg)
             return result
-        warnings = [f"{host}: {f.text}" for f in assessment.verdict.findings if f.subject == "wire"]
+        warnings = assessment_warnings(host, assessment)
         facts = render.facts(assessment, warnings=warnings)
         result.update(
             changed=False,

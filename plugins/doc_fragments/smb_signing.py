@@ -50,6 +50,49 @@ options:
         left out is always given.
     type: int
     default: 50
+  waivers:
+    description:
+      - Known exceptions, each with an owner and an end date. A waived setting on a host is
+        neither compliant nor noncompliant while the waiver runs; a host whose only misses are
+        waived is C(waived); M(winhardening.smb.win_smb_signing) does not write a waived
+        setting. From the day after C(expires) the setting is judged again and a miss makes the
+        host C(noncompliant), with a reason that names the expired waiver.
+      - Unlike O(host_overrides), which changes a host's target, a waiver keeps the target and
+        records why it is not met yet and until when.
+      - The role passes its C(smb_signing_waivers) here.
+    type: list
+    elements: raw
+    suboptions:
+      hosts:
+        description: Inventory names or shell-style patterns (C(scanner-*)), matched without case.
+        type: list
+        elements: str
+        required: true
+      settings:
+        description: The setting names waived.
+        type: list
+        elements: str
+        required: true
+      owner:
+        description: Who answers for the exception.
+        type: str
+        required: true
+      justification:
+        description: Why the setting cannot be met yet.
+        type: str
+        required: true
+      ticket:
+        description: A change or risk ticket.
+        type: str
+      expires:
+        description: The last day the waiver runs, C(YYYY-MM-DD) (controller's UTC date).
+        type: str
+        required: true
+  waiver_warning_days:
+    description:
+      - Warn about a waiver this many days (0 to 365) before it expires.
+    type: int
+    default: 14
   probe_address:
     description:
       - The address to probe. Defaults to the address Ansible connects to (C(ansible_host)),

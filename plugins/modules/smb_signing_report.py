@@ -88,10 +88,37 @@ options:
     description: Title of the HTML page.
     type: str
     default: SMB signing fleet report
+  run_id:
+    description:
+      - This run's id. It names the run's key among the C(stats) returned,
+        C(smb_signing_run_<run id>) (characters other than letters, digits and C(_) become
+        C(_)), and the report's C(run.id).
+      - The C(winhardening.smb.smb_signing) role passes C(job_<awx_job_id>) when AWX runs the
+        job (every slice of a sliced job is a job of its own, with its own id).
+      - By default an id made on the controller from the time (UTC) and a random part.
+    type: str
+  run_info:
+    description:
+      - Facts about the run to carry into the report's C(run.info) and the published run (the
+        AWX job and workflow job ids, the execution node), so a merged report can say where
+        each slice came from. Keys with an empty or null value are left out.
+    type: dict
+    default: {}
+  summarise_warnings:
+    description:
+      - Print, once for the play, each warning that more than one host gave (from each host's
+        C(ansible_facts.smb_signing.warnings), the leading host name taken off), with the
+        number of hosts and the first five of them. C(warning_summary) returns every warning
+        text, and the report keeps each host's warnings in its row.
+    type: bool
+    default: true
 notes:
   - The JSON holds everything the HTML shows; its C(schema_version) is 2.
+  - M(winhardening.smb.smb_signing_merge) builds one report from several runs' reports or
+    published runs (AWX job slices).
   - The task never reports C(changed), as it changes nothing on the managed hosts.
 seealso:
+  - module: winhardening.smb.smb_signing_merge
   - module: winhardening.smb.win_smb_signing_facts
   - module: winhardening.smb.win_smb_signing
 """
@@ -105,11 +132,11 @@ EXAMPLES = r"""
     dest: "{{ playbook_dir }}/smb_signing_report"
   register: smb_report
 
-- name: Show the summary among the AWX job's artifacts
+- name: Show the summary among the AWX job's artifacts, and publish the rows for a merge
   ansible.builtin.set_stats:
-    data:
-      smb_signing: "{{ smb_report.summary }}"
+    data: "{{ smb_report.stats }}"
     per_host: false
+    aggregate: false
 """
 
 RETURN = r"""
@@ -183,6 +210,28 @@ summary:
     compliant_hosts: 5
     noncompliant_hosts: [web01, files02]
     unsigned_pairs: 4
+run_key:
+  description: The key this run's rows are published under, C(smb_signing_run_<run id>).
+  returned: success
+  type: str
+  sample: smb_signing_run_job_4711
+stats:
+  description:
+    - What to pass to M(ansible.builtin.set_stats) as C(data). C(smb_signing) is the summary
+      (see RV(summary)); RV(run_key) holds the run (its id and info, C(generated_at), the
+      baseline, the mode, the number of hosts per status) and every host row of the report,
+      as JSON compressed with zlib and encoded in base64 (C(rows)), which
+      M(winhardening.smb.smb_signing_merge) reads.
+    - The keys differ from run to run, so AWX's merge of a sliced job's artifacts keeps every
+      slice's rows (it keeps only the last slice's C(smb_signing)).
+  returned: success
+  type: dict
+warning_summary:
+  description: Each distinct warning text the hosts gave, with how many hosts and the first five.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"message": "skipping audit_unsigned_clients from baseline cis", "count": 412, "hosts": ["ws001", "ws002"]}]
 msg:
   description: One line saying where the report is.
   returned: success

@@ -271,7 +271,7 @@ status:
     The host's one status, the same in the facts and the role's report: C(compliant),
     C(noncompliant) (a setting misses its target, or the wire contradicts the configuration),
     C(unverified) (evidence is missing; RV(ansible_facts.smb_signing) C(status_reasons) names
-    it), C(blocked) (the audit-first gate) or C(failed).
+    it), C(waived) (the only misses are under a running waiver), C(blocked) (the audit-first gate) or C(failed).
   returned: always
   type: str
   sample: compliant

@@ -121,7 +121,7 @@ desired:
   type: dict
 status:
   description: >-
-    The host's status: C(compliant), C(noncompliant), C(unverified) (evidence is missing; the
+    The host's status: C(compliant), C(noncompliant), C(waived), C(unverified) (evidence is missing; the
     facts' C(status_reasons) name it) or C(failed). The same as the facts' C(status).
   returned: always
   type: str
@@ -193,10 +193,11 @@ ansible_facts:
             known owner and, with the probe on, the wire agrees with the configuration;
             C(noncompliant) - a setting misses its target or the wire contradicts the
             configuration; C(unverified) - evidence the verdict needs is missing (no wire
-            answer, an owner RSoP could not name, nothing judged). From
+            answer, an owner RSoP could not name, nothing judged); C(waived) - the only misses
+            are under a running waiver (O(waivers)). From
             M(winhardening.smb.win_smb_signing) also C(blocked) or C(failed).
           type: str
-          choices: [compliant, noncompliant, unverified, blocked, failed]
+          choices: [compliant, noncompliant, unverified, waived, blocked, failed]
           sample: compliant
         status_reasons:
           description: Every reason the host is not compliant, each naming what it is about.
@@ -270,6 +271,12 @@ ansible_facts:
             smb1_only:
               description: True for the two "(if ... agrees)" settings, which only affect SMB1.
               type: bool
+            waiver:
+              description: >-
+                The waiver that stands for this setting on this host (index, settings, owner,
+                justification, ticket, expires, state C(active), C(expiring) or C(expired),
+                days_left), or null.
+              type: dict
             benchmarks:
               description: C(cis), C(stig) and C(stig_vuln_id) (for this OS family, else null) and C(cce).
               type: dict
@@ -315,6 +322,10 @@ ansible_facts:
             detail, agrees_with_config (null when unreachable) and message (set when they
             disagree).
           type: dict
+        waivers:
+          description: Every waiver that stands for this host, running or expired, in the form of a setting's C(waiver).
+          type: list
+          elements: dict
         warnings:
           description: The warnings also raised on the task, such as a wire disagreement.
           type: list

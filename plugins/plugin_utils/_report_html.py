@@ -25,6 +25,7 @@ STATUS_LABELS = {
     "unreachable": "no data",
     "noncompliant": "non-compliant",
     "unverified": "unverified",
+    "waived": "waived",
     "compliant": "compliant",
 }
 # Setting cells: judged or not (the baseline does not set it, or the host lacks it).
@@ -36,6 +37,7 @@ STATUS_COLOURS = {
     "unreachable": "#6b7280",
     "noncompliant": "#dc2626",
     "unverified": "#7c3aed",
+    "waived": "#0e7490",
     "compliant": "#16a34a",
 }
 
@@ -168,6 +170,8 @@ def _setting_cell(data: Mapping[str, Any]) -> str:
         if data["expected"] is not None:
             text += " (want {})".format(_onoff(data["expected"])) if not verdict else ""
     badges = ""
+    if data.get("waiver"):
+        badges += '<span class="badge" title="{}">waived</span>'.format(_e(data["waiver"]))
     if data["owner"] == "gpo":
         badges += '<span class="badge gpo" title="{}">GPO</span>'.format(
             _e("set by Group Policy: " + (data["gpo"] or "unknown GPO"))

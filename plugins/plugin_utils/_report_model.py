@@ -45,7 +45,16 @@ def _setting_row(name: str, data: Mapping[str, Any]) -> Json:
         "owner": str(data.get("owner") or ""),
         "gpo": str(gpo["name"]) if gpo.get("name") else None,
         "reason": str(data.get("reason") or ""),
+        "waiver": _waiver_label(data.get("waiver")),
     }
+
+
+def _waiver_label(waiver: object) -> Optional[str]:
+    w = _mapping(waiver)
+    if not w:
+        return None
+    ticket = f", {w.get('ticket')}" if w.get("ticket") else ""
+    return f"{w.get('owner')}{ticket} until {w.get('expires')} ({w.get('state')})"
 
 
 def _wire(observed: object) -> Optional[Json]:
@@ -162,6 +171,7 @@ def host_row(host: str, facts: object, outcome: object) -> Json:
         "wire": _wire(data.get("observed")),
         "audit_events": _audit_events(data.get("audit")),
         "warnings": [str(w) for w in data.get("warnings") or []],
+        "waivers": [dict(_mapping(w)) for w in data.get("waivers") or [] if isinstance(w, Mapping)],
         "outcome": {
             "mode": str(out.get("mode") or ""),
             "changes": [str(c) for c in out.get("changes") or []],
@@ -329,6 +339,20 @@ def group_matrix(rows: Sequence[Json], key: str = "profile") -> Json:
     }
 
 
+def _waiver_summary(rows: Sequence[Json]) -> Json:
+    """How many host-waivers run, expire soon or have expired, and which expire soon."""
+    counts = {"active": 0, "expiring": 0, "expired": 0}
+    soon: List[str] = []
+    for row in rows:
+        for w in row.get("waivers") or []:
+            state = str(w.get("state"))
+            if state in counts:
+                counts[state] += 1
+            if state == "expiring":
+                soon.append(f"{row['host']}: waiver {w.get('index')} until {w.get('expires')}")
+    return {**counts, "expiring_soon": sorted(soon)}
+
+
 def summarise(rows: Sequence[Json], matrix: Json) -> Json:
     """The numbers a dashboard or an AWX job's artifacts want, and nothing per setting-cell."""
     by_status = {status: 0 for status in STATUSES}
@@ -353,6 +377,8 @@ def summarise(rows: Sequence[Json], matrix: Json) -> Json:
         "blocked_hosts": sorted(r["host"] for r in rows if r["status"] == "blocked"),
         "unreachable_hosts": sorted(r["host"] for r in rows if r["status"] == "unreachable"),
         "unverified_hosts": sorted(r["host"] for r in rows if r["status"] == "unverified"),
+        "waived_hosts": sorted(r["host"] for r in rows if r["status"] == "waived"),
+        "waivers": _waiver_summary(rows),
         "by_setting": by_setting,
         "gpo_owned": sorted(
             "{}:{}".format(r["host"], f[4:])
@@ -375,6 +401,19 @@ def build_report(
 ) -> Json:
     """The whole report from (inventory name, facts or None, role outcome or None) triples."""
     rows = [host_row(name, facts, outcome) for name, facts, outcome in hosts]
+    return report_from_rows(rows, generated_at, title=title, group_by=group_by)
+
+
+def report_from_rows(
+    rows: Sequence[Json],
+    generated_at: str,
+    title: str = "SMB signing fleet report",
+    group_by: str = "profile",
+) -> Json:
+    """The whole report from host rows (host_row's output), in the report's order; the fleet
+    matrix and the summary are computed from the rows, so rows from several runs (a merge of
+    job slices) give the report one run over all those hosts would give."""
+    rows = list(rows)
     rows.sort(key=lambda r: (STATUSES.index(r["status"]), r["profile"], r["host"]))
     matrix = group_matrix(rows, group_by)
     modes = sorted({r["outcome"]["mode"] for r in rows if r["outcome"]["mode"]})

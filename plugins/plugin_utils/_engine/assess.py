@@ -25,6 +25,7 @@ from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SE
 from ansible_collections.winhardening.smb.plugins.module_utils.os_info import OsInfo
 
 from .read import AuditLog, RegistryValue, RsopEntry, TargetState
+from .waivers import AppliedWaiver
 
 OWNER_LOCAL = "local"
 OWNER_GPO = "gpo"
@@ -34,6 +35,7 @@ OWNER_UNKNOWN = "unknown"
 COMPLIANT = "compliant"
 NONCOMPLIANT = "noncompliant"
 UNVERIFIED = "unverified"
+WAIVED = "waived"
 
 _HIVE_PREFIXES = ("hkey_local_machine\\", "hklm:\\", "hklm\\", "machine\\")
 
@@ -82,10 +84,27 @@ class SettingAssessment:
     expected: Optional[bool]
     compliant: Optional[bool]
     reason: str
+    # The waiver that stands for this setting on this host, running or expired.
+    waiver: Optional[AppliedWaiver] = None
 
     @property
     def name(self) -> str:
         return self.setting.name
+
+    @property
+    def waived(self) -> bool:
+        """A running waiver covers the setting: it is not judged, and enforce leaves it."""
+        return self.waiver is not None and self.waiver.active
+
+    @property
+    def waived_miss(self) -> bool:
+        """Waived, and its value misses the target: what makes the host waived."""
+        return (
+            self.waived
+            and self.value is not None
+            and self.expected is not None
+            and self.value != self.expected
+        )
 
     @property
     def judged(self) -> bool:
@@ -297,6 +316,7 @@ def _setting(
     profile: str,
     baseline: str,
     target: Optional[bool],
+    waiver: Optional[AppliedWaiver] = None,
 ) -> SettingAssessment:
     registry = state.registry.get(s.side, {}).get(s.registry_value)
     policy = None
@@ -320,6 +340,13 @@ def _setting(
     verdict = compliance.evaluate(
         {s.name: value}, {s.name: target}, baseline=baseline, sources={s.name: owner}
     )[s.name]
+    compliant, reason = verdict.compliant, verdict.reason
+    if waiver is not None and waiver.active and compliant is not None:
+        w = waiver.waiver
+        compliant = None
+        reason = f"waived by {w.owner} until {w.expires.isoformat()}: {w.justification}; {reason}"
+    elif waiver is not None and compliant is False:
+        reason = f"{reason}; {waiver.waiver.label} has expired"
     return SettingAssessment(
         setting=s,
         supported=supported,
@@ -332,8 +359,9 @@ def _setting(
         gpo=gpo,
         os_default=os_default,
         expected=expected,
-        compliant=verdict.compliant,
-        reason=verdict.reason,
+        compliant=compliant,
+        reason=reason,
+        waiver=waiver,
     )
 
 
@@ -414,20 +442,22 @@ def judge(
                 "value back".format(", ".join(unknown), rsop_error or "no reason given"),
             )
         )
-    if not any(s.judged for s in settings.values()):
+    waived = [s for s in settings.values() if s.waived_miss and s.waiver is not None]
+    if waived:
+        names = ", ".join(s.name for s in waived)
+        labels = "; ".join(sorted({s.waiver.waiver.label for s in waived if s.waiver}))
+        found.append(Finding(WAIVED, "waiver", f"waived: {names} ({labels})"))
+    if not any(s.judged or s.waived for s in settings.values()):
         found.append(
             Finding(
                 UNVERIFIED, "judged", "no setting was judged: the baseline sets none this host has"
             )
         )
-    if any(f.status == NONCOMPLIANT for f in found):
-        return Verdict(
-            NONCOMPLIANT,
-            tuple(f for f in found if f.status == NONCOMPLIANT)
-            + tuple(f for f in found if f.status != NONCOMPLIANT),
-        )
-    if found:
-        return Verdict(UNVERIFIED, tuple(found))
+    for status in (NONCOMPLIANT, UNVERIFIED, WAIVED):
+        if any(f.status == status for f in found):
+            # The worst status first, then every other finding.
+            ordered = sorted(found, key=lambda f: f.status != status)
+            return Verdict(status, tuple(ordered))
     return Verdict(COMPLIANT)
 
 
@@ -438,6 +468,7 @@ def assess(
     targets: Mapping[str, Optional[bool]],
     probe: Optional[Mapping[str, Any]] = None,
     window_start: Optional[str] = None,
+    waivers: Optional[Mapping[str, AppliedWaiver]] = None,
 ) -> HostAssessment:
     """The assessment of one state (as read, or after a write). ValueError: an OS or domain
     role this collection does not know."""
@@ -451,6 +482,7 @@ def assess(
             profile=profile,
             baseline=baseline,
             target=targets.get(s.name),
+            waiver=(waivers or {}).get(s.name),
         )
         for s in SETTINGS
     }

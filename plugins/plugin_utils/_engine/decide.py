@@ -88,6 +88,9 @@ def _desired(
             if assessment.settings[name].writable:
                 desired[name] = True
     for name, s in assessment.settings.items():
+        if s.waived and name not in options.explicit:
+            desired[name] = None  # a running waiver: enforce leaves the setting as it is
+            continue
         if s.writable or desired.get(name) is None:
             continue
         if name in options.explicit:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Mapping, Optional
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.winhardening.smb.plugins.module_utils import baselines
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTING_NAMES
 from ansible_collections.winhardening.smb.plugins.module_utils.domain_role import PROFILES
 
 from .errors import TaskFailed
+from .waivers import DEFAULT_WARNING_DAYS, Waiver, parse_waivers
 
 MODES = ("enforce", "audit")
 GPO_CONFLICT_CHOICES = ("warn", "fail", "ignore")
@@ -39,6 +40,8 @@ _SHARED: Dict[str, Dict[str, Any]] = {
     "probe_address": {"type": "str"},
     "probe_port": {"type": "int"},
     "probe_timeout": {"type": "float", "default": DEFAULT_PROBE_TIMEOUT},
+    "waivers": {"type": "list", "elements": "raw"},
+    "waiver_warning_days": {"type": "int", "default": DEFAULT_WARNING_DAYS},
 }
 
 FACTS_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
@@ -104,6 +107,10 @@ class TaskOptions:
     allow_weakening: bool
     probe: Optional[ProbeTarget]
     check_mode: bool
+    waivers: Tuple[Waiver, ...] = ()
+    waiver_warning_days: int = DEFAULT_WARNING_DAYS
+    # The controller's UTC date, which waivers expire against.
+    today: date = date(1970, 1, 1)
 
     @property
     def may_write(self) -> bool:
@@ -216,6 +223,9 @@ def parse_options(
         window = parse_audit_window(window_text, now)
     except ValueError as exc:
         raise TaskFailed(str(exc)) from None
+    warning_days = int(args.get("waiver_warning_days", DEFAULT_WARNING_DAYS))
+    if not 0 <= warning_days <= 365:
+        raise TaskFailed(f"waiver_warning_days: must be from 0 to 365, got {warning_days}")
     return TaskOptions(
         baseline=baseline,
         custom_baseline=_values(custom, "custom_baseline") if custom is not None else None,
@@ -236,4 +246,7 @@ def parse_options(
         allow_weakening=bool(args.get("allow_weakening")),
         probe=_probe(args, default_probe_address),
         check_mode=check_mode,
+        waivers=parse_waivers(args.get("waivers")),
+        waiver_warning_days=warning_days,
+        today=(now or datetime.now(timezone.utc)).date(),
     )

@@ -17,7 +17,15 @@ from .read import AuditLog, RegistryValue
 SCHEMA_VERSION = 2
 
 # Every host gets exactly one of these, the same in the facts, the result and the report.
-STATUSES = ("failed", "blocked", "unreachable", "noncompliant", "unverified", "compliant")
+STATUSES = (
+    "failed",
+    "blocked",
+    "unreachable",
+    "noncompliant",
+    "unverified",
+    "waived",
+    "compliant",
+)
 FAILED = "failed"
 BLOCKED = "blocked"
 
@@ -53,6 +61,7 @@ def _setting_facts(s: SettingAssessment, family: str) -> Dict[str, Any]:
         "reason": s.reason,
         "smb1_only": s.setting.smb1_only,
         "benchmarks": _benchmarks(s, family),
+        "waiver": s.waiver.to_dict() if s.waiver else None,
     }
 
 
@@ -71,6 +80,15 @@ def _events(audit: Optional[AuditEvidence]) -> Optional[Dict[str, Any]]:
     if audit is None:
         return None
     return {"since": audit.window_start, "server": _log(audit.server), "client": _log(audit.client)}
+
+
+def _waivers(a: HostAssessment) -> List[Dict[str, Any]]:
+    """Each waiver that stands for this host (running or expired), once."""
+    seen: Dict[int, Dict[str, Any]] = {}
+    for s in a.settings.values():
+        if s.waiver is not None:
+            seen.setdefault(s.waiver.waiver.index, s.waiver.to_dict())
+    return [seen[i] for i in sorted(seen)]
 
 
 def wire_facts(wire: Optional[WireObservation]) -> Optional[Dict[str, Any]]:
@@ -129,6 +147,7 @@ def facts(
         "rsop": {"available": a.rsop_available, "error": a.rsop_error},
         "posture": a.posture(),
         "observed": wire_facts(a.wire),
+        "waivers": _waivers(a),
         "warnings": list(warnings or []),
     }
 

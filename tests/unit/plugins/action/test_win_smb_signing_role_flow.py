@@ -243,3 +243,75 @@ def test_check_mode_gives_the_facts_as_read_and_no_verdict(wire: Any) -> None:
     assert result["changed"] is True
     assert host.ops == ["read_state"]
     assert result["ansible_facts"]["smb_signing"]["settings"]["server_require"]["value"] is False
+
+
+def _waiver(expires: str, **changes: Any) -> Dict[str, Any]:
+    return {
+        "hosts": ["ms20*"],
+        "settings": ["server_require"],
+        "owner": "facilities",
+        "justification": "the scanner on this server cannot sign",
+        "ticket": "CHG-7",
+        "expires": expires,
+        **changes,
+    }
+
+
+def _in_days(days: int) -> str:
+    return (datetime.now(timezone.utc).date() + timedelta(days=days)).isoformat()
+
+
+def test_a_waived_setting_is_not_written_and_the_host_is_waived(wire: Any) -> None:
+    host = FakeHost.demo("ms2022")
+    wire(host)
+    result = _run(host, baseline="custom", custom_baseline={"server_require": True},
+                  waivers=[_waiver(_in_days(90))])  # fmt: skip
+    assert result.get("failed") is not True, result
+    # The one miss is waived: the only write is the audit record (auditing is on on ms2022).
+    assert host.calls[1][1] == {"sync_marker": "set"}
+    facts = result["ansible_facts"]["smb_signing"]
+    assert result["status"] == facts["status"] == "waived"
+    server = facts["settings"]["server_require"]
+    assert (server["value"], server["expected"], server["compliant"]) == (False, True, None)
+    assert server["reason"].startswith("waived by facilities until")
+    assert server["waiver"]["state"] == "active"
+    assert facts["waivers"][0]["ticket"] == "CHG-7"
+    assert "warnings" not in result
+
+
+def test_a_waiver_expiring_soon_warns_and_an_expired_one_fails_again(wire: Any) -> None:
+    host = FakeHost.demo("ms2022")
+    wire(host)
+    soon = _run(host, mode="audit", baseline="custom", custom_baseline={"server_require": True},
+                waivers=[_waiver(_in_days(5))])  # fmt: skip
+    assert soon["status"] == "waived"
+    (warning,) = soon["warnings"]
+    assert "waiver 0 (facilities, CHG-7" in warning
+    assert "expires in 5 days" in warning
+    expired = _run(host, mode="audit", baseline="custom", custom_baseline={"server_require": True},
+                   waivers=[_waiver(_in_days(-1))])  # fmt: skip
+    facts = expired["ansible_facts"]["smb_signing"]
+    assert expired["status"] == facts["status"] == "noncompliant"
+    assert facts["settings"]["server_require"]["compliant"] is False
+    assert "waiver 0 (facilities, CHG-7" in facts["settings"]["server_require"]["reason"]
+    assert "has expired" in facts["settings"]["server_require"]["reason"]
+    assert any("expired 1 day ago" in w for w in expired["warnings"])
+
+
+def test_a_waiver_for_another_host_changes_nothing(wire: Any) -> None:
+    host = FakeHost.demo("ms2022")
+    wire(host)
+    result = _run(host, baseline="custom", custom_baseline={"server_require": True},
+                  waivers=[_waiver(_in_days(90), hosts=["nas*"])])  # fmt: skip
+    assert result.get("failed") is not True, result
+    assert host.calls[1][1]["server"]["RequireSecuritySignature"] is True
+    assert result["status"] == "compliant"
+
+
+def test_a_bad_waiver_fails_naming_entry_and_key_before_reading(wire: Any) -> None:
+    host = FakeHost.demo("ms2022")
+    wire(host)
+    result = _run(host, waivers=[_waiver("soon")])
+    assert result["failed"] is True
+    assert result["msg"].startswith("waivers[0].expires: expected a date YYYY-MM-DD")
+    assert host.ops == []

@@ -12,6 +12,7 @@ from unit.plugins.plugin_utils._engine.answers import ALL_ON, assessed, probe_an
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import render
 
 SETTING_KEYS = {
+    "waiver",
     "display_name",
     "supported",
     "writable",
@@ -29,6 +30,7 @@ SETTING_KEYS = {
     "benchmarks",
 }
 TOP_KEYS = {
+    "waivers",
     "schema_version",
     "computer_name",
     "os",
@@ -124,6 +126,7 @@ def test_facts_of_the_documented_example() -> None:
             "stig_vuln_id": "V-254463",
             "cce": "CCE-37864-6",
         },
+        "waiver": None,
     }
     client_require = f["settings"]["client_require"]
     assert client_require["owner"] == "gpo"
@@ -275,6 +278,7 @@ def test_statuses() -> None:
         "compliant",
         "noncompliant",
         "unverified",
+        "waived",
         "blocked",
         "failed",
         "unreachable",
