@@ -63,16 +63,13 @@ class ActionModule(SmbSigningActionBase):
             mode="enforce", profile=None, desired={}, changes=[], blocked=None, failure=None
         )
         host = self._host_name(task_vars)
-        try:
+
+        def step() -> None:
             options = self._task_options(ENFORCE_ARGUMENT_SPEC, task_vars)
             result["mode"] = options.mode
             self._converge(host, options, result)
-        except TaskFailed as exc:
-            result.update(exc.to_result())
-            result.setdefault("status", render.FAILED)
-            # A host the gate alone stopped is blocked (its message under blocked), not failed.
-            result["failure"] = None if result["status"] == render.BLOCKED else exc.msg
-        return result
+
+        return self._guarded(host, result, step)
 
     def _converge(self, host: str, options: TaskOptions, out: Dict[str, Any]) -> None:
         # Unless this run may write the signing settings, the probe runs while the read does;
@@ -111,7 +108,7 @@ class ActionModule(SmbSigningActionBase):
         early: Optional[PendingProbe],
         out: Dict[str, Any],
     ) -> None:
-        warnings: List[str] = list(decision.warnings)
+        warnings: List[str] = [*decision.warnings, *self._stray]
         out["blocked"] = decision.gate.to_dict() if decision.gate else None
         after, outcome = before, None
         if decision.writes and not options.check_mode:

@@ -11,7 +11,6 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._action_base impo
     SmbSigningActionBase,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine import render
-from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.errors import TaskFailed
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.options import (
     FACTS_ARGUMENT_SPEC,
 )
@@ -36,27 +35,26 @@ class ActionModule(SmbSigningActionBase):
             mode="audit", profile=None, desired={}, changes=[], blocked=None, failure=None
         )
         host = self._host_name(task_vars)
-        try:
+
+        def step() -> None:
             options = self._task_options(FACTS_ARGUMENT_SPEC, task_vars)
             pending = PendingProbe(options.probe) if options.probe else None
             state = self._read_state(host, options)
             assessment = assess_host(host, options, state)
             if pending is not None:
                 assessment = assessment.with_wire(pending.result())
-        except TaskFailed as exc:
-            result.update(exc.to_result(), status=render.FAILED, failure=exc.msg)
-            return result
-        warnings = assessment_warnings(host, assessment)
-        facts = render.facts(assessment, warnings=warnings)
-        result.update(
-            changed=False,
-            profile=assessment.profile,
-            status=facts["status"],
-            desired={
-                n: s.expected for n, s in assessment.settings.items() if s.expected is not None
-            },
-            ansible_facts={"smb_signing": facts},
-        )
-        if warnings:
-            result["warnings"] = warnings
-        return result
+            warnings = self._stray + assessment_warnings(host, assessment)
+            facts = render.facts(assessment, warnings=warnings)
+            result.update(
+                changed=False,
+                profile=assessment.profile,
+                status=facts["status"],
+                desired={
+                    n: s.expected for n, s in assessment.settings.items() if s.expected is not None
+                },
+                ansible_facts={"smb_signing": facts},
+            )
+            if warnings:
+                result["warnings"] = warnings
+
+        return self._guarded(host, result, step)

@@ -50,6 +50,15 @@ options:
         left out is always given.
     type: int
     default: 50
+  script_timeout:
+    description:
+      - How long, in seconds (1 to 86400), the task waits for a script's answer. The connection
+        plugins wait without a bound of their own, so a script that never ends would hold the
+        task forever. A read that times out fails the host; a write that times out leaves the
+        state unknown (RV(winhardening.smb.win_smb_signing#module:state_unknown)), and a re-run
+        converges.
+    type: float
+    default: 300
   waivers:
     description:
       - Known exceptions, each with an owner and an end date. A waived setting on a host is

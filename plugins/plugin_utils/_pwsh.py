@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple, Type
 
@@ -38,6 +39,13 @@ POWERSHELL_PREFIX = (
 CMD_LINE_LIMIT = 8191
 
 EXCERPT_CHARS = 600
+# What an answer may be: the largest real answer (read_state with 1000 peers a log) is far below
+# these; anything above them is not our script's answer, and is refused before it costs memory
+# or a parser's recursion.
+MAX_OUTPUT_CHARS = 1_000_000
+MAX_JSON_DEPTH = 16
+MAX_STRING_CHARS = 65_536
+BOM = "\ufeff"
 
 
 # Transport exceptions that reach us unwrapped: ansible.windows' _reboot.py wraps requests'
@@ -100,6 +108,8 @@ class ScriptOutput:
     rc: int
     stdout: str
     stderr: str
+    # Lines the host printed besides the answer (warned about, never parsed).
+    stray_lines: Tuple[str, ...] = ()
 
 
 def excerpt_of(text: Optional[str], limit: int = EXCERPT_CHARS) -> str:
@@ -116,20 +126,61 @@ def encode_command(script_text: str) -> str:
     return POWERSHELL_PREFIX + encoded
 
 
-def parse_json_line(stdout: str) -> Dict[str, Any]:
-    """The one JSON object of a script's stdout; ValueError says what is wrong with it."""
-    lines = [line for line in stdout.splitlines() if line.strip()]
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"the output holds {name}, which JSON does not allow")
+
+
+def _check_shape(data: Any) -> None:
+    """Depth and string length, walked without recursion (a hostile answer may nest deeply)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"the output nests deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+            raise ValueError(f"the output holds a string longer than {MAX_STRING_CHARS} characters")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if len(key) > MAX_STRING_CHARS:
+                    raise ValueError("the output holds an over-long key")
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    """The answer's object and any other lines the host printed around it."""
+
+    data: Dict[str, Any]
+    stray_lines: Tuple[str, ...]
+
+
+def parse_json_line(stdout: str) -> JsonAnswer:
+    """The one JSON object of a script's stdout, found by its framing (a line that is an
+    object); other lines (a profile's banner, a module's notice) are kept to warn about. A
+    leading byte-order mark is dropped. ValueError says what is wrong."""
+    if len(stdout) > MAX_OUTPUT_CHARS:
+        raise ValueError(f"the output is longer than {MAX_OUTPUT_CHARS} characters")
+    lines = [line.strip().lstrip(BOM) for line in stdout.lstrip(BOM).splitlines()]
+    lines = [line for line in lines if line]
     if not lines:
         raise ValueError("the script printed nothing")
-    if len(lines) > 1:
-        raise ValueError(f"expected one JSON line, got {len(lines)} lines")
+    framed = [line for line in lines if line.startswith("{") and line.endswith("}")]
+    if len(framed) != 1:
+        raise ValueError(
+            f"expected one JSON object line, got {len(framed)} among {len(lines)} lines"
+        )
     try:
-        data = json.loads(lines[0])
+        data = json.loads(framed[0], parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("the output nests too deeply to read") from None
     except ValueError as exc:
         raise ValueError(f"the output is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError("the output is JSON but not an object")
-    return data
+    _check_shape(data)
+    return JsonAnswer(data, tuple(line for line in lines if line != framed[0]))
 
 
 def _core_version() -> Tuple[int, int]:
@@ -152,34 +203,72 @@ def command_for(connection: Any, script_text: str) -> str:
     return encode_command(script_text)
 
 
+class ScriptTimedOut(Exception):
+    """No answer within the script timeout; the script may still be running on the host."""
+
+
+def _exec_within(connection: Any, command: str, timeout: Optional[float]) -> Tuple[Any, Any, Any]:
+    """exec_command, given up on after ``timeout`` seconds. The connection plugins wait for a
+    script without a bound of their own (WS-Management keeps answering that the command is still
+    running), so the wait runs in a daemon thread that the worker process ends with the task."""
+    if timeout is None:
+        return tuple(connection.exec_command(command, in_data=None, sudoable=False))
+    box: Dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            box["answer"] = connection.exec_command(command, in_data=None, sudoable=False)
+        except BaseException as exc:  # handed to the task's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=call, name="smb-signing-script", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise ScriptTimedOut(f"no answer within {timeout:g} seconds")
+    if "error" in box:
+        raise box["error"]
+    return tuple(box["answer"])
+
+
 def run_script(
-    connection: Any, host: str, script: Script, request: Mapping[str, Any]
+    connection: Any,
+    host: str,
+    script: Script,
+    request: Mapping[str, Any],
+    timeout: Optional[float] = None,
 ) -> ScriptOutput:
     """Run ``script`` for ``request`` in one exec_command; return its checked JSON object.
 
-    Raises AnsibleConnectionFailure when the transport fails (the host becomes unreachable) and
-    ScriptFailed when the script fails or its output breaks the protocol.
+    Raises AnsibleConnectionFailure when the transport fails (the host becomes unreachable),
+    ScriptTimedOut when no answer came within ``timeout`` seconds, and ScriptFailed when the
+    script fails or its output breaks the protocol.
     """
     command = command_for(connection, script.render(request))
     try:
-        rc, raw_out, raw_err = connection.exec_command(command, in_data=None, sudoable=False)
+        rc, raw_out, raw_err = _exec_within(connection, command, timeout)
     except AnsibleConnectionFailure:
         raise
     except _TRANSPORT_ERRORS as exc:
-        raise AnsibleConnectionFailure(f"{host}: failed to connect to the host: {exc}") from exc
+        raise AnsibleConnectionFailure(
+            f"{host}: the connection failed while running the {script.op} script: {exc}"
+        ) from exc
     stdout = to_text(raw_out or b"", errors="surrogate_or_strict")
     stderr = to_text(raw_err or b"", errors="surrogate_or_strict")
     rc = rc or 0
     if rc != 0:
         raise ScriptFailed(host, script.op, f"exit code {rc}", rc=rc, stdout=stdout, stderr=stderr)
     try:
-        data = parse_json_line(stdout)
+        answer = parse_json_line(stdout)
     except ValueError as exc:
         raise ScriptFailed(host, script.op, str(exc), rc=rc, stdout=stdout, stderr=stderr) from None
+    data = answer.data
     if data.get("op") != script.op or data.get("v") != script.version:
         cause = (
             f"the output answers op {data.get('op')!r} version {data.get('v')!r}, "
             f"expected {script.op!r} version {script.version}"
         )
         raise ScriptFailed(host, script.op, cause, rc=rc, stdout=stdout, stderr=stderr)
-    return ScriptOutput(data=data, rc=rc, stdout=stdout, stderr=stderr)
+    return ScriptOutput(
+        data=data, rc=rc, stdout=stdout, stderr=stderr, stray_lines=answer.stray_lines
+    )

@@ -26,6 +26,9 @@ MODES = ("enforce", "audit")
 GPO_CONFLICT_CHOICES = ("warn", "fail", "ignore")
 DEFAULT_PROBE_PORT = 445
 DEFAULT_PROBE_TIMEOUT = 3.0
+# How long a script may take before the task gives up on it (the connection plugins wait without
+# a bound of their own): far above a read on a busy domain controller.
+DEFAULT_SCRIPT_TIMEOUT = 300.0
 # The audit-first gate reads the server audit log this far back when audit_window is not given.
 DEFAULT_GATE_WINDOW = "7d"
 MAX_AUDIT_PEERS = 1000
@@ -40,6 +43,7 @@ _SHARED: Dict[str, Dict[str, Any]] = {
     "probe_address": {"type": "str"},
     "probe_port": {"type": "int"},
     "probe_timeout": {"type": "float", "default": DEFAULT_PROBE_TIMEOUT},
+    "script_timeout": {"type": "float", "default": DEFAULT_SCRIPT_TIMEOUT},
     "waivers": {"type": "list", "elements": "raw"},
     "waiver_warning_days": {"type": "int", "default": DEFAULT_WARNING_DAYS},
 }
@@ -107,6 +111,7 @@ class TaskOptions:
     allow_weakening: bool
     probe: Optional[ProbeTarget]
     check_mode: bool
+    script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
     waivers: Tuple[Waiver, ...] = ()
     waiver_warning_days: int = DEFAULT_WARNING_DAYS
     # The controller's UTC date, which waivers expire against.
@@ -223,6 +228,9 @@ def parse_options(
         window = parse_audit_window(window_text, now)
     except ValueError as exc:
         raise TaskFailed(str(exc)) from None
+    script_timeout = float(args.get("script_timeout") or DEFAULT_SCRIPT_TIMEOUT)
+    if not 1 <= script_timeout <= 86400:
+        raise TaskFailed(f"script_timeout: must be from 1 to 86400 seconds, got {script_timeout:g}")
     warning_days = int(args.get("waiver_warning_days", DEFAULT_WARNING_DAYS))
     if not 0 <= warning_days <= 365:
         raise TaskFailed(f"waiver_warning_days: must be from 0 to 365, got {warning_days}")
@@ -246,6 +254,7 @@ def parse_options(
         allow_weakening=bool(args.get("allow_weakening")),
         probe=_probe(args, default_probe_address),
         check_mode=check_mode,
+        script_timeout=script_timeout,
         waivers=parse_waivers(args.get("waivers")),
         waiver_warning_days=warning_days,
         today=(now or datetime.now(timezone.utc)).date(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, Tuple
 
@@ -80,7 +82,9 @@ def test_a_second_encoding_layer_still_decodes() -> None:
     ],
 )
 def test_transport_errors_make_the_host_unreachable(error: BaseException) -> None:
-    with pytest.raises(AnsibleConnectionFailure, match="web01: failed to connect"):
+    with pytest.raises(
+        AnsibleConnectionFailure, match="web01: the connection failed while running the read_state"
+    ):
         _run(error)
 
 
@@ -105,8 +109,9 @@ def test_access_denied_names_host_cause_and_stderr() -> None:
 @pytest.mark.parametrize(
     ("name", "cause"),
     [
-        ("fault_garbage_stdout.json", "the output is not JSON"),
-        ("fault_truncated_stdout.json", "the output is not JSON"),
+        # Neither line is framed as one JSON object.
+        ("fault_garbage_stdout.json", "expected one JSON object line, got 0 among 1 lines"),
+        ("fault_truncated_stdout.json", "expected one JSON object line, got 0 among 1 lines"),
     ],
 )
 def test_captured_broken_output_fails_with_an_excerpt(name: str, cause: str) -> None:
@@ -122,9 +127,15 @@ def test_captured_broken_output_fails_with_an_excerpt(name: str, cause: str) -> 
     [
         ("", "the script printed nothing"),
         ("\r\n  \r\n", "the script printed nothing"),
-        ('{"op":"read_state","v":1}\r\n{"op":"read_state","v":1}\r\n', "got 2 lines"),
-        ("WARNING: something\r\n" + '{"op":"read_state","v":1}', "got 2 lines"),
-        ("[1, 2]", "not an object"),
+        ('{"op":"read_state","v":1}\r\n{"op":"read_state","v":1}\r\n', "got 2 among 2 lines"),
+        ("[1, 2]", "got 0 among 1 lines"),
+        ('{"a": 1} x', "got 0 among 1 lines"),
+        ('{"op":"read_state","v":2,"x":NaN}', "holds NaN, which JSON does not allow"),
+        ('{"op":"read_state","v":2,"x":-Infinity}', "holds -Infinity"),
+        ('{"a":' * 40 + "1" + "}" * 40, "nests deeper than 16 levels"),
+        ('{"a":' * 100000 + "1" + "}" * 100000, "nests too deeply to read"),
+        ('{"op":"read_state","v":2,"x":"' + "y" * 70000 + '"}', "a string longer than"),
+        ("x" * 1_000_001, "longer than 1000000 characters"),
         ('{"op":"apply","v":1}', "answers op 'apply' version 1, expected 'read_state'"),
         ('{"op":"read_state","v":1}', "version 1"),
     ],
@@ -134,6 +145,27 @@ def test_malformed_output_is_a_failure_not_a_traceback(stdout: str, cause: str) 
         _run((0, stdout.encode(), b""))
     assert cause in info.value.message
     assert info.value.message.startswith("web01: the read_state script failed:")
+
+
+def test_a_bom_and_stray_lines_around_the_answer_are_kept_apart() -> None:
+    answer = _pwsh.parse_json_line(
+        "\ufeffWARNING: a profile said hello\r\n" + '\ufeff{"op":"read_state","v":2}\r\n'
+    )
+    assert answer.data == {"op": "read_state", "v": 2}
+    assert answer.stray_lines == ("WARNING: a profile said hello",)
+
+
+def test_a_script_without_an_answer_times_out() -> None:
+    class Hanging:
+        transport = "psrp"
+
+        def exec_command(self, *args: Any, **kwargs: Any) -> Any:
+            threading.Event().wait(5)
+
+    started = time.monotonic()
+    with pytest.raises(_pwsh.ScriptTimedOut, match=r"no answer within 0\.2 seconds"):
+        _pwsh.run_script(Hanging(), "web01", _scripts.READ_STATE, REQUEST, timeout=0.2)
+    assert time.monotonic() - started < 2
 
 
 def test_rc_none_counts_as_success() -> None:
