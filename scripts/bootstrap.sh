@@ -30,7 +30,10 @@ fi
 find_python() {
   local minor candidate
   for minor in "$@"; do
-    if candidate=$(command -v "python3.$minor" 2>/dev/null) && "$candidate" -c 'import venv' 2>/dev/null; then
+    # Resolved, so that a venv's python (the Makefile puts .venv/bin first on PATH) names the
+    # interpreter it links to: recreating that venv must not delete the python it runs.
+    if candidate=$(command -v "python3.$minor" 2>/dev/null) && candidate=$(readlink -f "$candidate") \
+      && "$candidate" -c 'import venv' 2>/dev/null; then
       echo "$candidate"; return 0
     fi
     for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3."$minor".*/bin/python3."$minor"; do
