@@ -138,6 +138,9 @@ class ActionModule(SmbSigningActionBase):
             ],
             compliant=after.verdict.status == COMPLIANT,
         )
+        if options.rollback:
+            restored = [c.name for c in decision.changes]
+            out["rollback"] = {"restored": restored, "left_alone": list(decision.left_alone)}
         self._judge(
             host,
             options=options,

@@ -137,6 +137,16 @@ options:
       - Allow turning a setting from enabled to disabled.
     type: bool
     default: false
+  rollback:
+    description:
+      - Undo a recorded run's changes on this host instead of enforcing a baseline, as a dict of
+        setting name to C(from) (the value that run wrote) and C(to) (the value before it).
+      - A setting that still holds C(from) is set back to C(to); one that holds anything else
+        was changed since by someone else and is left alone (RV(rollback)). Turning a setting
+        off is a weakening, so this usually needs O(allow_weakening=true).
+      - Needs O(mode=enforce) and no option that sets one setting by name. The
+        C(winhardening.smb.rollback) playbook builds this from a report.
+    type: dict
   probe:
     description:
       - After a change (and, with O(verify=true), always), send an SMB negotiate from the
@@ -223,13 +233,14 @@ settings:
     audit_unsigned_clients, audit_unsigned_servers), C(display_name), C(managed) (the task set
     it), C(before), C(after) (the read-back after a write; the planned value in check mode),
     C(changed), C(owner) (local, gpo, default, or unknown when RSoP could not be read; as the
-    read-back shows it after a write) and C(gpo) (name and id, or null). A value is null where
+    read-back shows it after a write), C(owner_before) (as the read before the run showed it)
+    and C(gpo) (name and id, or null). A value is null where
     the host lacks the setting.
   returned: success
   type: dict
   sample:
     server_require: {display_name: "Microsoft network server: Digitally sign communications (always)",
-                     managed: true, before: false, after: true, changed: true, owner: local,
+                     managed: true, before: false, after: true, changed: true, owner: local, owner_before: default,
                      gpo: null}
 gpo_owned:
   description: The changed settings that a GPO owns, or whose owner RSoP could not name.
@@ -312,6 +323,12 @@ problems:
   returned: failure
   type: list
   elements: str
+rollback:
+  description: >-
+    With O(rollback): C(restored) (the settings set back) and C(left_alone) (each setting changed
+    since the recorded run, with what it holds now).
+  returned: when O(rollback) is given
+  type: dict
 reboot_required:
   description: Always false; see the notes.
   returned: success

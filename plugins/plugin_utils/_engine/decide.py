@@ -53,6 +53,8 @@ class Decision:
     # this run and there is no record), "clear" (it is off and there is one), or None.
     sync_marker: Optional[str]
     warnings: Tuple[str, ...]
+    # Rollback: the settings whose value is no longer what the recorded run wrote, left alone.
+    left_alone: Tuple[str, ...] = ()
 
     @property
     def writes(self) -> bool:
@@ -81,6 +83,8 @@ def _desired(
     the task asks for them. Unwritable settings fail when asked for by name, and are skipped
     with a warning when a baseline or override asks."""
     desired: Dict[str, Optional[bool]] = {name: None for name in assessment.settings}
+    if options.rollback:
+        return desired  # rollback writes only what it restores (decide)
     if options.mode == "enforce":
         desired.update(targets)
     if options.enable_audit:
@@ -161,6 +165,17 @@ def decide(
     warnings: List[str] = []
     desired = _desired(host, assessment, options, targets, warnings)
     current = assessment.values()
+    left_alone = []
+    for name, (written, before) in options.rollback.items():
+        # Only what still holds the recorded run's value goes back; anything changed since
+        # (a GPO, another tool, a person) is someone else's decision.
+        if current[name] == written:
+            desired[name] = before
+        else:
+            left_alone.append(
+                f"{name} (changed since; left alone: the recorded run wrote {written}, the host "
+                f"has {current[name]})"
+            )
     gate = None
     if (
         options.require_clean_audit
@@ -197,4 +212,5 @@ def decide(
         gate=gate,
         sync_marker=sync_marker,
         warnings=tuple(warnings),
+        left_alone=tuple(left_alone),
     )

@@ -11,7 +11,7 @@ later step reads the typed TaskOptions, never the raw arguments. An error names 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -63,6 +63,7 @@ ENFORCE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "verify": {"type": "bool", "default": False},
     "on_gpo_conflict": {"type": "str", "default": "warn", "choices": list(GPO_CONFLICT_CHOICES)},
     "allow_weakening": {"type": "bool", "default": False},
+    "rollback": {"type": "dict"},
 }
 
 # baseline=custom takes its values from custom_baseline or the overrides, so it needs one of them.
@@ -112,6 +113,8 @@ class TaskOptions:
     probe: Optional[ProbeTarget]
     check_mode: bool
     script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+    # Rollback: per setting, (the value a recorded run wrote, the value it had before that run).
+    rollback: Mapping[str, Tuple[bool, bool]] = field(default_factory=dict)
     waivers: Tuple[Waiver, ...] = ()
     waiver_warning_days: int = DEFAULT_WARNING_DAYS
     # The controller's UTC date, which waivers expire against.
@@ -197,6 +200,24 @@ def _probe(args: Mapping[str, Any], default_address: Optional[str]) -> Optional[
     return ProbeTarget(str(address), int(port), timeout)
 
 
+def _rollback(raw: Optional[Mapping[str, Any]]) -> Dict[str, Tuple[bool, bool]]:
+    if raw is None:
+        return {}
+    out: Dict[str, Tuple[bool, bool]] = {}
+    for name, spec in raw.items():
+        where = f"rollback.{name}"
+        if name not in SETTING_NAMES:
+            known = ", ".join(SETTING_NAMES)
+            raise TaskFailed(f"{where}: unknown setting; expected some of: {known}")
+        if not isinstance(spec, Mapping) or set(spec) != {"from", "to"}:
+            raise TaskFailed(f"{where}: expected a dict with the keys from and to, got {spec!r}")
+        for key in ("from", "to"):
+            if not isinstance(spec[key], bool):
+                raise TaskFailed(f"{where}.{key}: expected true or false, got {spec[key]!r}")
+        out[str(name)] = (spec["from"], spec["to"])
+    return out
+
+
 def parse_options(
     args: Mapping[str, Any],
     *,
@@ -212,6 +233,12 @@ def parse_options(
         raise TaskFailed("custom_baseline: only used with baseline: custom")
     mode = args.get("mode") or "audit"
     explicit = {n: bool(args[n]) for n in SETTING_NAMES if args.get(n) is not None}
+    rollback = _rollback(args.get("rollback"))
+    if rollback and (mode != "enforce" or explicit):
+        raise TaskFailed(
+            "rollback: restores recorded values on its own; it needs mode: enforce and no "
+            "setting options"
+        )
     if mode != "enforce" and explicit:
         raise TaskFailed(
             "mode: audit writes nothing but the audit settings, so it does not write {}; "
@@ -255,6 +282,7 @@ def parse_options(
         probe=_probe(args, default_probe_address),
         check_mode=check_mode,
         script_timeout=script_timeout,
+        rollback=rollback,
         waivers=parse_waivers(args.get("waivers")),
         waiver_warning_days=warning_days,
         today=(now or datetime.now(timezone.utc)).date(),

@@ -161,7 +161,8 @@ def _label(value: Optional[bool]) -> str:
 def settings_result(
     desired: Mapping[str, Optional[bool]], before: HostAssessment, after: HostAssessment
 ) -> Dict[str, Any]:
-    """Per setting: managed, before and after (the read-back), changed, and the owner after."""
+    """Per setting: managed, before and after (the read-back), changed, and the owner after and
+    before (what a report keeps so that a rollback can restore exactly this run's changes)."""
     out: Dict[str, Any] = {}
     for s in SETTINGS:
         was, now = before.settings[s.name], after.settings[s.name]
@@ -172,6 +173,7 @@ def settings_result(
             "after": now.value,
             "changed": was.value != now.value,
             "owner": now.owner,
+            "owner_before": was.owner,
             "gpo": now.gpo.to_dict() if now.gpo else None,
         }
     return out

@@ -308,3 +308,55 @@ def test_failed_read_names_the_host(wire: Any) -> None:
     result = _run(host, {"server_require": True}, task_vars={**TASK_VARS})
     assert result["failed"] is True
     assert result["msg"].startswith("ms2019: the read_state script failed")
+
+
+def test_rollback_restores_what_still_holds_the_recorded_value(wire: Any) -> None:
+    host = FakeHost.demo("ms2019")
+    wire(host)
+    enforced = _run(host, {"server_require": True, "server_enable": True})
+    assert enforced["settings"]["server_require"]["owner_before"] == "default"
+    # Someone turned server_enable off again since: that is left alone.
+    host.set("config.server.EnableSecuritySignature=false")
+    rollback = {
+        "server_require": {"from": True, "to": False},
+        "server_enable": {"from": True, "to": False},
+    }
+    refused = _run(host, {"rollback": rollback})
+    assert refused["failed"] is True
+    assert "allow_weakening" in refused["msg"]
+    result = _run(host, {"rollback": rollback, "allow_weakening": True})
+    assert result.get("failed") is not True, result
+    assert result["rollback"]["restored"] == ["server_require"]
+    (left,) = result["rollback"]["left_alone"]
+    assert left.startswith("server_enable (changed since; left alone")
+    assert host.calls[-1][1]["server"] == {"RequireSecuritySignature": False}
+    again = _run(host, {"rollback": rollback, "allow_weakening": True})
+    assert again["changed"] is False
+    assert again["rollback"]["restored"] == []
+
+
+BACK = {"from": True, "to": False}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"rollback": {"server_requires": BACK}}, "rollback.server_requires: unknown setting"),
+        ({"rollback": {"server_require": {"from": True}}}, "rollback.server_require: expected a"),
+        (
+            {"rollback": {"server_require": {**BACK, "from": "yes"}}},
+            "rollback.server_require.from: expected true or false",
+        ),
+        (
+            {"rollback": {"server_require": BACK}, "client_require": True},
+            "rollback: restores recorded values on its own",
+        ),
+    ],
+)
+def test_bad_rollback_names_the_setting(wire: Any, args: Dict[str, Any], message: str) -> None:
+    host = FakeHost.demo("ms2019")
+    wire(host)
+    result = _run(host, args)
+    assert result["failed"] is True
+    assert result["msg"].startswith(message), result["msg"]
+    assert host.ops == []

@@ -317,6 +317,7 @@ def test_settings_result() -> None:
         "after": True,
         "changed": True,
         "owner": "local",
+        "owner_before": "local",
         "gpo": None,
     }
     assert out["client_require"]["changed"] is False
