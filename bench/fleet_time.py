@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Sequence
 
 import yaml
-from ansible_run import run_playbook
+from integration.playbook import run_playbook
 from proc_cpu import process_tree_cpu
 
 from lab.client import LabClient
@@ -25,9 +25,10 @@ from lab.lifecycle import running_lab
 from lab.model import HostModel
 from lab.report_check import report_differences
 
+PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 RUNS = [
-    ("raw_floor", "raw_floor.yml"),
-    ("facts_task", "facts_task.yml"),
+    ("raw_floor", str(PLAYBOOKS / "raw_floor.yml")),
+    ("facts_task", str(PLAYBOOKS / "facts_task.yml")),
     ("audit_playbook", "winhardening.smb.audit"),
 ]
 
@@ -49,7 +50,14 @@ def measure(
         names = lab.hosts()
         # Not measured: the first run after the lab starts also pays for cold caches (the lab's
         # smbd processes, Python's imports, the page cache), which would flatter every ratio.
-        run_playbook("raw_floor.yml", lab.inventory, workdir / "warm-up", limit=names[:10])
+        run_playbook(
+            PLAYBOOKS / "raw_floor.yml",
+            lab.inventory,
+            workdir / "warm-up",
+            forks=5,
+            limit=names[:10],
+            keep_log=False,
+        )
         for size in sizes:
             for forks in forks_list:
                 row: Dict[str, Any] = {"hosts": size, "forks": forks}
@@ -65,6 +73,7 @@ def measure(
                         workdir / f"{key}-{size}-{forks}",
                         forks=forks,
                         limit=names[:size],
+                        keep_log=False,
                     )
                     lab_cpu = process_tree_cpu(lab_pids) - lab_cpu
                     ok = run.rc == 0 and _all_ok(run.stdout, size)
@@ -112,7 +121,8 @@ def enforce_matches_report(lab: LabClient, workdir: Path, forks: int) -> Dict[st
         lab.inventory,
         workdir,
         forks=forks,
-        extra_args=["-e", f"smb_signing_report_dir={workdir / 'report'}"],
+        report_dir=workdir / "report",
+        keep_log=False,
     )
     names = lab.hosts()
     completed = run.rc == 0 and _all_ok(run.stdout, len(names))

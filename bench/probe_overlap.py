@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from ansible_run import REPO, run_playbook
+from integration.playbook import REPO, run_playbook
 
 from lab.fleet import generate_fleet
 from lab.lifecycle import running_lab
@@ -77,21 +77,17 @@ def measure(workdir: Path, rounds: int = 3) -> Dict[str, Any]:
 def _task_seconds(inventory: Path, workdir: Path, probe: bool, port: int) -> float:
     out = workdir / "task_seconds.json"
     run = run_playbook(
-        "facts_probe_options.yml",
+        REPO / "bench" / "playbooks" / "facts_probe_options.yml",
         inventory,
         workdir,
         forks=1,
-        extra_args=[
-            "-e",
-            json.dumps(
-                {
-                    "bench_probe": probe,
-                    "bench_probe_address": "127.0.0.1",
-                    "bench_probe_port": port,
-                    "bench_probe_timeout": PROBE_DEADLINE_S,
-                }
-            ),
-        ],
+        extra_vars={
+            "bench_probe": probe,
+            "bench_probe_address": "127.0.0.1",
+            "bench_probe_port": port,
+            "bench_probe_timeout": PROBE_DEADLINE_S,
+        },
+        keep_log=False,
         extra_env={
             "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "plugins" / "callback"),
             "ANSIBLE_CALLBACKS_ENABLED": "task_seconds",

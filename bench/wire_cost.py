@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_run import run_playbook
+from integration.playbook import run_playbook
 
 from lab.client import LabClient
 from lab.lifecycle import running_lab
 
 DEMO_FLEET = Path(__file__).resolve().parent.parent / "tests" / "lab" / "fleets" / "demo.yml"
+PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
 
 
 @dataclass
@@ -91,12 +92,14 @@ def _measure(
     collections_path: Optional[List[Path]] = None,
 ) -> Dict[str, Any]:
     before = _snapshot(lab)
+    playbook = scenario.playbook
     run = run_playbook(
-        scenario.playbook,
+        str(PLAYBOOKS / playbook) if playbook.endswith(".yml") else playbook,
         lab.inventory,
         workdir / scenario.name,
         forks=len(before),
-        collections_path=collections_path,
+        collections_path=collections_path or (),
+        keep_log=False,
     )
     after = _snapshot(lab)
     per_host = {h: _delta(before[h], after[h]) for h in before}

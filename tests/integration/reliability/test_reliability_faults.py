@@ -13,7 +13,7 @@ import json
 from typing import Any, Dict, List
 
 import pytest
-from integration.reliability._runner import Run, run_tasks
+from integration.playbook import Run, run_tasks
 from integration.reliability.conftest import fault_host
 
 from lab.client import LabClient
@@ -46,7 +46,7 @@ HOSTS = [fault_host(k) for k in FAULT_KINDS]
 
 def _run(lab: LabClient, task: Dict[str, Any]) -> Run:
     return run_tasks(
-        [task], lab.inventory, HOSTS, limit=",".join(HOSTS), forks=len(HOSTS), extra_vars=TIMEOUTS
+        [task], lab.inventory, limit=",".join(HOSTS), forks=len(HOSTS), extra_vars=TIMEOUTS
     )
 
 

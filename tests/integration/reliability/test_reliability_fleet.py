@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-from integration.reliability._runner import Run, run_playbook, run_tasks
+from integration.playbook import Run, run_playbook, run_tasks
 from integration.reliability.conftest import FLEET_GROUP_HOSTS
 
 from lab.client import LabClient
@@ -29,6 +29,8 @@ from lab.report_check import report_differences
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 FORKS = 50
+# The plugins read no host variable: the lab's SMB port is passed as the role passes it.
+CHECK_ARGS = {"baseline": "cis", "probe_port": "{{ smb_signing_probe_port }}"}
 
 
 def _writes(lab: LabClient) -> Dict[str, int]:
@@ -52,9 +54,8 @@ def fleet_runs(rlab: LabClient, tmp_path_factory: pytest.TempPathFactory) -> Dic
     base = tmp_path_factory.mktemp("fleet-runs")
     writes_0 = _writes(rlab)
     check = run_tasks(
-        [{"name": "Enforce CIS", "winhardening.smb.win_smb_signing": {"baseline": "cis"}}],
+        [{"name": "Enforce CIS", "winhardening.smb.win_smb_signing": CHECK_ARGS}],
         rlab.inventory,
-        FLEET_GROUP_HOSTS,
         limit=",".join(FLEET_GROUP_HOSTS),
         forks=FORKS,
         args=["--check", "--diff"],

@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 
 import pytest
 import yaml
-from integration.reliability._runner import Run, run_playbook, run_tasks
+from integration.playbook import Run, run_playbook, run_tasks
 from integration.reliability.conftest import HOSTILE_GPO, PASSWORD
 
 from lab.client import LabClient
@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 HOSTILE_HOST = "<script>alert('host')</script>"
 ALIASED = "s00002"
+# The plugins read no host variable: the lab's SMB port is passed as the role passes it.
+ENFORCE_ARGS = {"baseline": "cis", "probe_port": "{{ smb_signing_probe_port }}"}
 
 
 def _hostile_inventory(lab: LabClient, path: Path) -> Path:
@@ -54,9 +56,8 @@ def verbose_runs(rlab: LabClient, tmp_path_factory: pytest.TempPathFactory) -> D
         args=["-vvv"],
     )
     enforce = run_tasks(
-        [{"name": "Enforce", "winhardening.smb.win_smb_signing": {"baseline": "cis"}}],
+        [{"name": "Enforce", "winhardening.smb.win_smb_signing": ENFORCE_ARGS}],
         rlab.inventory,
-        ["hostile-gpo"],
         limit="hostile-gpo",
         args=["-vvv", "--diff"],
     )

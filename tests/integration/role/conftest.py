@@ -6,18 +6,12 @@ pytest-ansible installs Ansible's collection finder, and an early import would b
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict
 
 import pytest
-from integration.role._helpers import (
-    DEMO_FLEET,
-    WIDE_WINDOW,
-    facts_with_cli,
-    run_playbook,
-)
+from integration.playbook import DEMO_FLEET, WIDE_WINDOW, Run, run_adhoc, run_playbook
 
 from lab.client import LabClient
 from lab.lifecycle import running_lab
@@ -30,29 +24,46 @@ def demo_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabClient]:
         yield lab
 
 
+def role_playbook(lab: LabClient, report_dir: Path, name: str, *extra: str) -> Run:
+    """ansible-playbook winhardening.smb.NAME against a lab, the report written to report_dir."""
+    return run_playbook(
+        f"winhardening.smb.{name}", lab.inventory, report_dir=report_dir, args=extra
+    )
+
+
 @pytest.fixture
-def playbook(
-    demo_lab: LabClient, tmp_path: Path
-) -> Callable[..., subprocess.CompletedProcess[str]]:
+def playbook(demo_lab: LabClient, tmp_path: Path) -> Callable[..., Run]:
     """Run a collection playbook against the demo lab; the report goes to tmp_path/report."""
 
-    def run(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-        return run_playbook(demo_lab, tmp_path / "report", name, *extra)
+    def run(name: str, *extra: str) -> Run:
+        return role_playbook(demo_lab, tmp_path / "report", name, *extra)
 
     return run
 
 
 @pytest.fixture(scope="module")
-def audited(
-    demo_lab: LabClient, tmp_path_factory: pytest.TempPathFactory
-) -> Tuple[subprocess.CompletedProcess[str], Path]:
-    """One audit run on a fresh demo fleet, shared by a module's tests: (the run, report dir)."""
+def audited(demo_lab: LabClient, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One audit run on a fresh demo fleet, shared by a module's tests (its report with it)."""
     report_dir = tmp_path_factory.mktemp("audit-report")
-    run = run_playbook(
+    run = role_playbook(
         demo_lab, report_dir, "audit", "-e", f"smb_signing_audit_window={WIDE_WINDOW}"
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    return run, report_dir
+    assert run.rc == 0, run.tail()
+    return run
+
+
+def facts_with_cli(inventory: Path, tree: Path) -> Dict[str, Dict[str, Any]]:
+    """Every host's ansible_facts.smb_signing, read by the `ansible` command; its --tree option
+    (the builtin tree callback) leaves one JSON result file per host."""
+    run = run_adhoc(
+        inventory,
+        "windows",
+        "winhardening.smb.win_smb_signing_facts",
+        f"audit_window={WIDE_WINDOW} probe_port={{{{ smb_signing_probe_port }}}}",
+        tree=tree,
+    )
+    assert run.rc == 0, run.tail()
+    return {host: r["ansible_facts"]["smb_signing"] for host, r in run.results.items()}
 
 
 @pytest.fixture(params=["pytest-ansible", "ansible-cli"])
@@ -71,7 +82,7 @@ def read_facts(
     def read() -> Dict[str, Dict[str, Any]]:
         manager = adhoc(inventory=str(demo_lab.inventory), host_pattern="windows")
         module = getattr(manager.windows, "winhardening.smb.win_smb_signing_facts")
-        result = module(audit_events_since=WIDE_WINDOW)
+        result = module(audit_window=WIDE_WINDOW, probe_port=demo_lab.fleet["smb_port"])
         return {h: r["ansible_facts"]["smb_signing"] for h, r in result.contacted.items()}
 
     return read

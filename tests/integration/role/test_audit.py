@@ -6,10 +6,10 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List
 
 import pytest
-from integration.role._helpers import load_report, recap
+from integration.playbook import Run
 
 from lab.client import LabClient
 
@@ -23,11 +23,8 @@ def _ops(lab: LabClient) -> Dict[str, List[str]]:
     return {h: [s["op"] for s in lab.records(h)["scripts"]] for h in lab.hosts()}
 
 
-def test_audit_writes_nothing(
-    demo_lab: LabClient, audited: Tuple[subprocess.CompletedProcess[str], Path]
-) -> None:
-    run, _report_dir = audited
-    stats = recap(run.stdout)
+def test_audit_writes_nothing(demo_lab: LabClient, audited: Run) -> None:
+    stats = audited.recap()
     assert set(stats) == set(demo_lab.hosts())
     assert all(s["changed"] == 0 and s["failed"] == 0 for s in stats.values()), stats
     for host, ops in _ops(demo_lab).items():
@@ -38,10 +35,10 @@ def test_audit_writes_nothing(
 
 def test_report_data_matches_the_facts(
     demo_lab: LabClient,
-    audited: Tuple[subprocess.CompletedProcess[str], Path],
+    audited: Run,
     read_facts: Callable[[], Dict[str, Dict[str, Any]]],
 ) -> None:
-    report = load_report(audited[1])
+    report = audited.report()
     facts = read_facts()
     assert sorted(facts) == sorted(demo_lab.hosts())
     rows = {r["host"]: r for r in report["hosts"]}
@@ -49,6 +46,8 @@ def test_report_data_matches_the_facts(
     for host, f in facts.items():
         row = rows[host]
         assert row["profile"] == f["profile"]
+        assert row["status"] == f["status"], (host, row["status_reasons"])
+        assert row["status_reasons"] == f["status_reasons"]
         assert row["compliant"] == f["compliant"]
         assert row["noncompliant"] == f["noncompliant"]
         assert row["smb1_server_enabled"] == f["smb1"]["server_enabled"]
@@ -62,11 +61,13 @@ def test_report_data_matches_the_facts(
             assert cell["value"] == s["value"], (host, name)
             assert cell["expected"] == s["expected"], (host, name)
             assert cell["compliant"] == s["compliant"], (host, name)
-            assert cell["source"] == s["source"], (host, name)
+            assert cell["owner"] == s["owner"], (host, name)
             assert cell["gpo"] == ((s["gpo"] or {}).get("name")), (host, name)
     summary = report["summary"]
     assert summary["hosts"] == len(facts)
     assert summary["compliant_hosts"] == sum(1 for f in facts.values() if f["compliant"])
+    statuses = [f["status"] for f in facts.values()]
+    assert summary["by_status"] == {s: statuses.count(s) for s in summary["by_status"]}
     assert summary["smb1_enabled"] == sorted(
         h for h, f in facts.items() if f["smb1"]["server_enabled"]
     )
@@ -74,7 +75,7 @@ def test_report_data_matches_the_facts(
         f"{h}:{n}"
         for h, f in facts.items()
         for n, s in f["settings"].items()
-        if s["source"] == "gpo"
+        if s["owner"] == "gpo"
     )
     assert summary["gpo_owned"] == gpo
     # What the demo fleet is built to show.
@@ -140,9 +141,10 @@ def test_console_check_catches_a_broken_page(chromium: str, tmp_path: Path) -> N
 
 
 def test_html_report_renders_without_console_errors(
-    chromium: str, audited: Tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
+    chromium: str, audited: Run, tmp_path: Path
 ) -> None:
-    html = audited[1] / "smb_signing_report.html"
+    assert audited.report_dir is not None
+    html = audited.report_dir / "smb_signing_report.html"
     png = tmp_path / "report.png"
     console = render(html, png, tmp_path / "profile")
     assert console == []
@@ -151,10 +153,10 @@ def test_html_report_renders_without_console_errors(
 
 
 def test_enable_audit_writes_only_the_audit_settings(
-    demo_lab: LabClient, playbook: Callable[..., Any]
+    demo_lab: LabClient, playbook: Callable[..., Run]
 ) -> None:
     run = playbook("audit", "-e", "smb_signing_enable_audit=true")
-    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.rc == 0, run.tail()
     audit_properties = {"AuditClientDoesNotSupportSigning", "AuditServerDoesNotSupportSigning"}
     wrote = {}
     for host in demo_lab.hosts():
@@ -167,4 +169,4 @@ def test_enable_audit_writes_only_the_audit_settings(
     assert wrote["ms2016"] == []  # Server 2016: no audit parameters at all
     # A second run finds nothing to do.
     again = playbook("audit", "-e", "smb_signing_enable_audit=true")
-    assert all(s["changed"] == 0 for s in recap(again.stdout).values()), again.stdout[-2000:]
+    assert all(s["changed"] == 0 for s in again.recap().values()), again.tail()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 import pytest
-from integration.smb_signing.playbook_runner import PlayRun, run_task
+from integration.playbook import Run, run_task
 
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import probe_endpoint
 from lab.model import HostModel
@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 SERVER_ALWAYS = "Microsoft network server: Digitally sign communications (always)"
 
 
-def _enforce(lab: Any, host: str, args: Dict[str, Any], **kw: Any) -> PlayRun:
+def _enforce(lab: Any, host: str, args: Dict[str, Any], **kw: Any) -> Run:
+    # The plugins read no host variable: the lab's SMB port is passed as the role passes it.
+    args = {"probe_port": "{{ smb_signing_probe_port }}", **args}
     return run_task(lab.inventory, "win_smb_signing", args, limit=host, **kw)
 
 
@@ -164,7 +166,7 @@ def test_connection_dropped_after_the_write_is_state_unknown_then_converges(lab:
     assert result["failed"] is True
     assert result["state_unknown"] is True
     assert "may or may not have been applied" in result["msg"]
-    assert run.recap("ms2022")["unreachable"] == 0
+    assert run.recap_of("ms2022")["unreachable"] == 0
     # The lab did apply it before dropping the connection; a re-run reads and converges.
     assert _config(lab, "ms2022", "client")["RequireSecuritySignature"] is True
     rerun = _enforce(lab, "ms2022", {"client_require": True, "probe": False})
@@ -181,9 +183,17 @@ def test_partial_failure_is_reported_from_the_read_back(lab: Any) -> None:
     finally:
         lab.set("ms2022", "deny_writes=")
     assert result["failed"] is True
-    assert result["applied"] == ["server_enable"]
-    assert [n["name"] for n in result["not_applied"]] == ["server_require"]
-    assert result["not_applied"][0]["error"] == "Access is denied."
+    assert result["status"] == "failed"
+    assert result["settings"]["server_enable"]["changed"] is True
+    assert result["settings"]["server_require"]["changed"] is False
+    (missed,) = result["not_applied"]
+    assert missed.startswith("server_require (wanted True, read back False"), missed
+    assert "Access is denied." in missed
+    # The refused setting's owner is what the read-back shows (default), not "local".
+    assert result["settings"]["server_require"]["owner"] == "default"
+    facts = result["ansible_facts"]["smb_signing"]
+    assert facts["settings"]["server_require"]["owner"] == "default"
+    assert facts["status"] == "failed"
 
 
 def test_baseline_custom_and_probe_options(lab: Any) -> None:

@@ -6,16 +6,27 @@ collection) and from the lab's Samba on the wire.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict
 
 import pytest
-from integration.smb_signing.playbook_runner import run_task
+from integration.playbook import Run, run_task
 
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import probe_endpoint
 from lab.model import HostModel, rsop_target
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+# The plugins read no host variable: the lab's SMB port is passed as the role passes it.
+PROBE_PORT = {"probe_port": "{{ smb_signing_probe_port }}"}
+
+
+def _facts(lab: Any, args: Dict[str, Any], limit: str, **kw: Any) -> Run:
+    return run_task(
+        lab.inventory, "win_smb_signing_facts", {**PROBE_PORT, **args}, limit=limit, **kw
+    )
+
 
 PROFILES = {
     0: "standalone_workstation",
@@ -30,13 +41,10 @@ PROFILES = {
 @pytest.fixture(scope="module")
 def all_facts(lab: Any) -> Dict[str, Any]:
     before = {h: lab.records(h)["round_trips"] for h in lab.hosts()}
-    run = run_task(
-        lab.inventory,
-        "win_smb_signing_facts",
-        {"audit_events_since": "2026-11-01T00:00:00Z"},
-        limit="all",
-    )
-    assert run.rc == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    # An absolute window start (the demo fleet's events are 3 to 5 days old).
+    since = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run = _facts(lab, {"audit_window": since}, "all")
+    assert run.rc == 0, run.tail()
     after = {h: lab.records(h)["round_trips"] for h in lab.hosts()}
     return {"run": run, "before": before, "after": after}
 
@@ -81,11 +89,11 @@ def test_facts_match_the_lab_model(lab: Any, all_facts: Dict[str, Any]) -> None:
             area = s.side + "_policy" if s.kind == "audit" else s.side
             gpo = owned.get((area, s.registry_value))
             if gpo is None:
-                assert got["source"] != "gpo", (host, s.name)
+                assert got["owner"] != "gpo", (host, s.name)
             else:
-                assert got["source"] == "gpo", (host, s.name)
+                assert got["owner"] == "gpo", (host, s.name)
                 assert got["gpo"] == {"name": gpo["gpo_name"], "id": gpo["gpo_id"]}
-        assert sum(f["source"] == "gpo" for f in facts["settings"].values()) == len(owned)
+        assert sum(f["owner"] == "gpo" for f in facts["settings"].values()) == len(owned)
 
 
 def test_profiles_gpo_and_smb1_of_the_demo_fleet(all_facts: Dict[str, Any]) -> None:
@@ -98,7 +106,9 @@ def test_profiles_gpo_and_smb1_of_the_demo_fleet(all_facts: Dict[str, Any]) -> N
     assert facts["ms2016"]["smb1"]["server_enabled"] is True
     assert facts["ms2022"]["audit"]["supported"] == {"server": True, "client": False}
     assert facts["web01"]["profile"] == "standalone_server"
-    assert facts["web01"]["rsop"]["available"] is False
+    # RSoP is readable on every host (a standalone server has its local GPO).
+    assert facts["web01"]["rsop"] == {"available": True, "error": None}
+    assert all(f["rsop"]["available"] for f in facts.values())
     events = facts["ms2025"]["audit"]["events"]["server"]
     assert events["count"] == 3
     assert {p["peer"] for p in events["peers"]} == {"10.20.0.15", "PRINTER-07"}
@@ -120,7 +130,7 @@ def test_observed_matches_the_wire(lab: Any, all_facts: Dict[str, Any]) -> None:
 def test_samba_disagreeing_with_the_configuration_is_flagged(lab: Any) -> None:
     lab.set("ms2022", "wire_signing=true")
     try:
-        run = run_task(lab.inventory, "win_smb_signing_facts", {}, limit="ms2022")
+        run = _facts(lab, {}, "ms2022")
     finally:
         lab.set("ms2022", "wire_signing=model")
     facts = run.results["ms2022"]["ansible_facts"]["smb_signing"]
@@ -128,35 +138,38 @@ def test_samba_disagreeing_with_the_configuration_is_flagged(lab: Any) -> None:
     assert facts["observed"]["signing_required"] is True
     assert facts["observed"]["agrees_with_config"] is False
     assert "configured not to require SMB signing" in facts["observed"]["message"]
+    # The wire is what a client meets: the host is not counted compliant.
+    assert facts["status"] != "compliant"
     assert "[WARNING]" in run.stdout + run.stderr
     assert "answered the negotiate with signing required" in run.stdout + run.stderr
 
 
 def test_wrong_credentials_make_the_host_unreachable(lab: Any) -> None:
-    run = run_task(
-        lab.inventory,
-        "win_smb_signing_facts",
-        {},
-        limit="web01",
-        extra_vars={"ansible_password": "not-the-password"},
-    )
-    assert run.recap("web01")["unreachable"] == 1, run.stdout[-2000:]
-    assert "web01" not in run.results
+    run = _facts(lab, {}, "web01", extra_vars={"ansible_password": "not-the-password"})
+    # The runner keeps unreachable hosts' results (ignore_unreachable), so the recap counts
+    # the host as ignored and the registered result says unreachable.
+    assert run.recap_of("web01")["ignored"] == 1, run.tail()
+    result = run.results["web01"]
+    assert result["unreachable"] is True, result
+    assert "credentials were rejected" in result["msg"]
+    assert "ansible_facts" not in result
 
 
 def test_unparsable_output_fails_with_host_and_excerpt(lab: Any) -> None:
     lab.fault("web01", "garbage_stdout", once=True)
-    run = run_task(lab.inventory, "win_smb_signing_facts", {"probe": False}, limit="web01")
+    run = _facts(lab, {"probe": False}, "web01")
     result = run.results["web01"]
     assert result["failed"] is True
-    assert result["msg"].startswith("web01: the read_state script failed: the output is not JSON")
+    assert result["msg"].startswith("web01: the read_state script failed: "), result["msg"]
+    assert "expected one JSON object line" in result["msg"]
+    assert "| output: " in result["msg"]  # an excerpt of what the host printed
     assert "Traceback" not in result["msg"]
-    assert run.recap("web01")["unreachable"] == 0
+    assert run.recap_of("web01")["unreachable"] == 0
 
 
 def test_access_denied_fails_with_stderr_excerpt(lab: Any) -> None:
     lab.fault("web01", "access_denied", once=True)
-    run = run_task(lab.inventory, "win_smb_signing_facts", {"probe": False}, limit="web01")
+    run = _facts(lab, {"probe": False}, "web01")
     result = run.results["web01"]
     assert result["failed"] is True
     assert "exit code 1" in result["msg"]
@@ -165,9 +178,7 @@ def test_access_denied_fails_with_stderr_excerpt(lab: Any) -> None:
 
 def test_probe_false_and_check_mode(lab: Any) -> None:
     before = lab.records("dc01")["round_trips"]
-    run = run_task(
-        lab.inventory, "win_smb_signing_facts", {"probe": False}, limit="dc01", check=True
-    )
+    run = _facts(lab, {"probe": False}, "dc01", check=True)
     facts = run.results["dc01"]["ansible_facts"]["smb_signing"]
     assert facts["observed"] is None
     assert lab.records("dc01")["round_trips"] - before == 1
