@@ -13,7 +13,7 @@ description:
   - Reads, in one WinRM round trip per host, the four SMB signing Security Options and the two
     signing-audit settings of a Windows host, with the registry value (present or absent, and
     its type), the value C(Get-SmbServerConfiguration) / C(Get-SmbClientConfiguration) report,
-    and who owns each one (C(owner)): C(gpo) with the GPO's name and id when a winning Resultant
+    and who owns each one (C(owner)) - C(gpo) with the GPO's name and id when a winning Resultant
     Set of Policy entry names it, C(local) when the registry value is set without one,
     C(default) when nothing is stored and the OS default is in force, and C(unknown) when a
     value is stored but RSoP could not be read.
