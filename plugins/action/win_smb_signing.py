@@ -180,7 +180,7 @@ class ActionModule(SmbSigningActionBase):
             )
         }
         out["status"] = status
-        if warnings:
+        if warnings and options.host_warnings:
             out["warnings"] = warnings
         parts: List[str] = []
         if missed:

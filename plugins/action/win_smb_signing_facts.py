@@ -54,7 +54,7 @@ class ActionModule(SmbSigningActionBase):
                 },
                 ansible_facts={"smb_signing": facts},
             )
-            if warnings:
+            if warnings and options.host_warnings:
                 result["warnings"] = warnings
 
         return self._guarded(host, result, step)

@@ -50,6 +50,14 @@ options:
         left out is always given.
     type: int
     default: 50
+  host_warnings:
+    description:
+      - Raise the host's warnings (a wire disagreement, a waiver about to expire, a baseline
+        setting the host lacks) on its own task. With C(false) they are only kept in
+        RV(ansible_facts.smb_signing) C(warnings); the role sets this so that its report prints a
+        warning repeated across a fleet once, with the count and the first hosts.
+    type: bool
+    default: true
   script_timeout:
     description:
       - How long, in seconds (1 to 86400), the task waits for a script's answer. The connection

@@ -232,13 +232,13 @@ def merge(
             kept[host] = (row, source)
     group_bys = sorted({s.group_by for s in sources if s.group_by})
     report = report_from_rows(
-        [row for row, _ in kept.values()],
+        [row for row, _source in kept.values()],
         generated_at,
         title=title or next((s.title for s in sources if s.title), "SMB signing fleet report"),
         group_by=group_by or (group_bys[0] if group_bys else "profile"),
     )
     per_source = {id(s): 0 for s in sources}
-    for _, source in kept.values():
+    for _row, source in kept.values():
         per_source[id(source)] += 1
     report["merge"] = {
         "sources": [

@@ -44,6 +44,7 @@ _SHARED: Dict[str, Dict[str, Any]] = {
     "probe_port": {"type": "int"},
     "probe_timeout": {"type": "float", "default": DEFAULT_PROBE_TIMEOUT},
     "script_timeout": {"type": "float", "default": DEFAULT_SCRIPT_TIMEOUT},
+    "host_warnings": {"type": "bool", "default": True},
     "waivers": {"type": "list", "elements": "raw"},
     "waiver_warning_days": {"type": "int", "default": DEFAULT_WARNING_DAYS},
 }
@@ -113,6 +114,9 @@ class TaskOptions:
     probe: Optional[ProbeTarget]
     check_mode: bool
     script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+    # Raise the host's warnings on its task; off, they stay in the facts for the report, which
+    # prints each repeated one once per play.
+    host_warnings: bool = True
     # Rollback: per setting, (the value a recorded run wrote, the value it had before that run).
     rollback: Mapping[str, Tuple[bool, bool]] = field(default_factory=dict)
     waivers: Tuple[Waiver, ...] = ()
@@ -282,6 +286,7 @@ def parse_options(
         probe=_probe(args, default_probe_address),
         check_mode=check_mode,
         script_timeout=script_timeout,
+        host_warnings=bool(args.get("host_warnings", True)),
         rollback=rollback,
         waivers=parse_waivers(args.get("waivers")),
         waiver_warning_days=warning_days,
