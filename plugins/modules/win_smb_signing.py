@@ -163,7 +163,9 @@ notes:
     policy become effective without a device restart". Existing SMB sessions keep the signing
     they negotiated at session setup; only new sessions see the change. RV(reboot_required) is
     always false.
-  - The scripts run as the connection user; C(become) is not applied.
+  - The scripts run as the connection user. C(become) cannot apply to them (they run as raw
+    PowerShell through the connection, not through Ansible's module wrapper), so a task with
+    C(become) fails with a message saying so instead of ignoring it.
   - If the connection fails while the write script runs, the task fails with
     RV(state_unknown=true); the write may or may not have been applied, and a re-run reads the
     state first and converges.

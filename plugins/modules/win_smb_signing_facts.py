@@ -54,8 +54,9 @@ options:
     type: bool
     default: true
 notes:
-  - The script runs as the connection user; C(become) is not applied (raw PowerShell through the
-    connection, not a module through the exec wrapper).
+  - The script runs as the connection user. C(become) cannot apply to it (raw PowerShell through
+    the connection, not a module through the exec wrapper), so a task with C(become) fails with a
+    message saying so instead of ignoring it.
   - Which property of an audit event names the peer is not documented by Microsoft; the first
     property is reported as a label.
   - When Resultant Set of Policy cannot be read (no C(root\\rsop\\computer) namespace, access

@@ -48,6 +48,14 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
     ) -> TaskOptions:
         """The task's arguments checked against their spec, then parsed; TaskFailed names the
         bad option."""
+        if getattr(self._play_context, "become", False) is True:
+            # The scripts run as raw PowerShell through the connection, not through Ansible's
+            # module wrapper, which is where runas would apply: refuse rather than ignore it.
+            raise TaskFailed(
+                "become: this module runs its scripts as the connection user and cannot apply "
+                f"become (method {getattr(self._play_context, 'become_method', None)!r}); set "
+                "become: false for this task and connect as a user with the rights it needs"
+            )
         try:
             args = self.validate_argument_spec(
                 argument_spec=argument_spec, required_if=REQUIRED_IF

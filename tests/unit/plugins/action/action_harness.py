@@ -63,6 +63,7 @@ def run_action(
     check_mode: bool = False,
     diff: bool = False,
     task_vars: Optional[Dict[str, Any]] = None,
+    become: bool = False,
 ) -> Dict[str, Any]:
     task = MagicMock(Task)
     task.args = {"probe_port": PROBE_PORT, **args}
@@ -73,6 +74,8 @@ def run_action(
     variables = dict(task_vars or TASK_VARS)
     play_context = MagicMock()
     play_context.remote_addr = variables.get("ansible_host")
+    play_context.become = become
+    play_context.become_method = "runas"
     connection = MagicMock()
     connection.exec_command.side_effect = host.exec_command
     connection._shell.tmpdir = None

@@ -235,3 +235,17 @@ def test_rsop_unreadable_makes_stored_owners_unknown_and_the_host_unverified(wir
     assert facts["settings"]["client_require"]["owner"] == "default"
     assert facts["status"] == "unverified"
     assert any("owner unknown for" in r and "Access denied" in r for r in facts["status_reasons"])
+
+
+@pytest.mark.parametrize("module", ["facts", "enforce"])
+def test_become_is_refused_not_ignored(wire: Any, module: str) -> None:
+    from ansible_collections.winhardening.smb.plugins.action import win_smb_signing
+
+    host = FakeHost.demo("dc01")
+    wire(host)
+    mod = facts_mod if module == "facts" else win_smb_signing
+    result = run_action(mod, host, {}, become=True)
+    assert result["failed"] is True
+    assert result["msg"].startswith("become: this module runs its scripts as the connection user")
+    assert "'runas'" in result["msg"]
+    assert host.ops == []
