@@ -20,6 +20,9 @@ RegistryData = Union[int, str, List[Any], None]
 Registry = Mapping[str, Mapping[str, Optional["RegistryValue"]]]
 
 
+from .text import safe_text
+
+
 class ProtocolError(ValueError):
     """The JSON is an object but not the shape the protocol promises."""
 
@@ -297,8 +300,20 @@ def _marker(data: Mapping[str, Any], where: str) -> Optional[str]:
     )
 
 
+def safe_answer(value: Any) -> Any:
+    """The answer with every string (keys too) made safe for any sink (text.safe_text)."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, Mapping):
+        return {safe_text(str(k)): safe_answer(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [safe_answer(v) for v in value]
+    return value
+
+
 def parse_read_state(data: Mapping[str, Any]) -> TargetState:
     """Check and convert a read_state answer; ProtocolError names the first bad field."""
+    data = safe_answer(data)
     os_obj = _mapping(_get(data, "os", "read_state"), "os")
     for key in ("caption", "version", "build", "product_type"):
         _get(os_obj, key, "os")
@@ -326,6 +341,7 @@ def parse_read_state(data: Mapping[str, Any]) -> TargetState:
 
 def parse_apply(data: Mapping[str, Any]) -> ApplyOutcome:
     """Check and convert an apply answer; ProtocolError names the first bad field."""
+    data = safe_answer(data)
     results = []
     for i, raw in enumerate(_list(_get(data, "results", "apply"), "results")):
         where = f"results[{i}]"
