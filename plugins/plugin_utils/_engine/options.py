@@ -233,7 +233,7 @@ def parse_options(
     option for anything the spec cannot check."""
     baseline = args.get("baseline") or "custom"
     custom = args.get("custom_baseline")
-    if custom is not None and baseline != "custom":
+    if custom is not None and args.get("baseline") != "custom":
         raise TaskFailed("custom_baseline: only used with baseline: custom")
     mode = args.get("mode") or "audit"
     explicit = {n: bool(args[n]) for n in SETTING_NAMES if args.get(n) is not None}

@@ -288,13 +288,8 @@ def test_bad_input_writes_nothing(tables: Dict[str, Any]) -> None:
     assert tables["writes"] == 0
 
 
-# The module documents custom_baseline as "with baseline=custom", and the plugin before the
-# engine refused it without baseline; the engine now reads a missing baseline as custom and
-# applies custom_baseline. Run in check mode, so the case writes nothing either way.
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: win_smb_signing takes custom_baseline without baseline (implied custom)",
-)
+# The module documents custom_baseline as "with baseline=custom": without it, it is refused.
+# Run in check mode, so the case writes nothing either way.
 def test_custom_baseline_without_baseline_is_refused(rlab: LabClient) -> None:
     run = run_tasks(
         [

@@ -16,13 +16,6 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 MOLECULE_TIMEOUT_S = 600
 
 
-# extensions/molecule/default/verify.yml calls win_smb_signing_facts without probe_port, which
-# the plugins no longer take from the host variable smb_signing_probe_port: the probe goes to
-# port 445, is refused, and the verify step fails on every host.
-@pytest.mark.xfail(
-    strict=True,
-    reason="molecule verify.yml passes no probe_port (the plugins read no host variable now)",
-)
 def test_molecule_default_scenario() -> None:
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "molecule").exists():
