@@ -20,6 +20,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_drift import (
+    summary_line,
+    summary_of,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge import (
     MergeError,
     Source,
@@ -30,6 +34,7 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge imp
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_write import (
     FORMATS,
     WriteError,
+    changes_from_files,
     write_report,
 )
 
@@ -46,6 +51,7 @@ ARGUMENT_SPEC: Dict[str, Any] = {
     "basename": {"type": "str", "default": "smb_signing_report"},
     "title": {"type": "str"},
     "group_by": {"type": "str", "choices": ["profile", "os_family"]},
+    "previous_report": {"type": "path"},
 }
 
 
@@ -143,6 +149,10 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         report["merge"]["skipped"] = skipped
 
         try:
+            if args["previous_report"]:
+                changes = changes_from_files(report, args["previous_report"], dest)
+                report["changes_since"] = changes
+                report["summary"]["changes_since"] = summary_of(changes)
             files = write_report(report, dest, args["formats"], basename)
         except WriteError as exc:
             raise AnsibleActionFail(str(exc)) from None
@@ -156,8 +166,11 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             summary=summary,
             coverage=coverage,
             stats={"smb_signing": summary, "smb_signing_merge": coverage},
-            msg="SMB signing fleet report merged: {}; {} compliant; written to {}".format(
-                coverage_line(report), summary["compliant_hosts"], dest
+            msg="SMB signing fleet report merged: {}; {} compliant; written to {}{}".format(
+                coverage_line(report),
+                summary["compliant_hosts"],
+                dest,
+                "; " + summary_line(report["changes_since"]) if "changes_since" in report else "",
             ),
         )
         return result

@@ -18,6 +18,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_drift import (
+    summary_line,
+    summary_of,
+)
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge import (
     MergeError,
     run_key,
@@ -31,6 +35,8 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._report_warnings 
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_write import (
     FORMATS,
     WriteError,
+    append_history,
+    changes_from_files,
     write_report,
 )
 
@@ -50,6 +56,8 @@ ARGUMENT_SPEC: Dict[str, Any] = {
     "run_id": {"type": "str"},
     "run_info": {"type": "dict", "default": {}},
     "summarise_warnings": {"type": "bool", "default": True},
+    "previous_report": {"type": "path"},
+    "history": {"type": "bool", "default": True},
 }
 
 
@@ -147,11 +155,19 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             generated_at=now.isoformat().replace("+00:00", "Z"),
             title=args["title"],
             group_by=args["group_by"],
+            check_mode=bool(self._task.check_mode),
         )
         report["run"] = {"id": run_id, "info": info}
+        if self._task.check_mode:
+            report["run"]["check_mode"] = True  # the rows' written settings were only planned
 
         try:
+            if args["previous_report"]:
+                changes = changes_from_files(report, args["previous_report"], args["dest"])
+                report["changes_since"] = changes
+                report["summary"]["changes_since"] = summary_of(changes)
             files = write_report(report, args["dest"], args["formats"], args["basename"])
+            history = append_history(report, args["dest"]) if args["history"] else None
         except WriteError as exc:
             raise AnsibleActionFail(str(exc)) from None
 
@@ -166,12 +182,16 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         result.update(
             changed=False,
             files=files,
+            history=history,
             summary=summary,
             run_key=key,
             stats={"smb_signing": summary, key: run_payload(report, run_id, info)},
             warning_summary=warnings,
-            msg="SMB signing report for {} hosts ({} compliant) written to {}".format(
-                summary["hosts"], summary["compliant_hosts"], args["dest"]
+            msg="SMB signing report for {} hosts ({} compliant) written to {}{}".format(
+                summary["hosts"],
+                summary["compliant_hosts"],
+                args["dest"],
+                "; " + summary_line(report["changes_since"]) if "changes_since" in report else "",
             ),
         )
         return result

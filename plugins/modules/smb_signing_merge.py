@@ -85,6 +85,13 @@ options:
     description: What groups hosts in the client x server matrix; by default the sources'.
     type: str
     choices: [profile, os_family]
+  previous_report:
+    description:
+      - The JSON file of a previous report (a run's or a merged one). The merged report gains
+        C(changes_since), as M(winhardening.smb.smb_signing_report) adds it; the runs in between
+        are read from the run history in O(dest) and in the previous report's directory, and the
+        merged sources' own writes count as this collection's.
+    type: path
 notes:
   - The merged JSON is a report of C(schema_version) 2 with one more key, C(merge) (sources,
     runs, empty sources, hosts, duplicates).

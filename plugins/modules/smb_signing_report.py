@@ -112,6 +112,22 @@ options:
         text, and the report keeps each host's warnings in its row.
     type: bool
     default: true
+  previous_report:
+    description:
+      - The JSON file of a previous report. The report gains C(changes_since) (and a file
+        C(<basename>_changes.csv), a section of the HTML page, and C(summary.changes_since)):
+        hosts new, gone, newly noncompliant and newly compliant; status, value, owner and wire
+        changes; unsigned peers new in the audit logs.
+      - A value change is C(this collection) when the runs in between (read from the run
+        history in O(dest) and in the previous report's directory) and this run's own writes
+        explain it, else C(elsewhere) (a GPO, another tool, a person).
+    type: path
+  history:
+    description:
+      - Append one line for this run to the run history C(smb_signing_history.jsonl) in
+        O(dest): its id, time, mode, and per host each setting it wrote as [before, written].
+    type: bool
+    default: true
 notes:
   - The JSON holds everything the HTML shows; its C(schema_version) is 2.
   - M(winhardening.smb.smb_signing_merge) builds one report from several runs' reports or
@@ -140,8 +156,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+history:
+  description: The run history file this run appended its line to (none with O(history=false)).
+  returned: success
+  type: str
 files:
-  description: Path of each file written, by format.
+  description: Path of each file written, by format (and C(changes_csv) with O(previous_report)).
   returned: success
   type: dict
   sample: {"html": "/srv/reports/smb_signing_report.html", "json": "/srv/reports/smb_signing_report.json"}

@@ -14,6 +14,8 @@ import io
 from collections.abc import Mapping
 from typing import Any, List
 
+from ._report_drift import CHANGE_COLUMNS, change_rows
+
 COLUMNS = (
     "host",
     "computer_name",
@@ -81,4 +83,16 @@ def render_csv(report: Mapping[str, Any]) -> str:
                     )
                 ]
             )
+    return out.getvalue()
+
+
+def render_changes_csv(report: Mapping[str, Any]) -> str:
+    """The report's "changes since" section (a previous report was given): one row per change."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHANGE_COLUMNS)
+    changes = report.get("changes_since")
+    if changes:
+        for row in change_rows(changes):
+            writer.writerow([_cell(v) for v in row])
     return out.getvalue()

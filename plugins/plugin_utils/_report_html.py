@@ -17,6 +17,8 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any, List, Optional
 
+from ._report_drift import BY_ELSEWHERE, CHANGE_COLUMNS, change_rows
+
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 STATUS_LABELS = {
@@ -328,6 +330,49 @@ def _group_matrix(report: Mapping[str, Any]) -> str:
     )
 
 
+def _changes(report: Mapping[str, Any]) -> str:
+    """The "changes since" section, when the run was given a previous report."""
+    changes = report.get("changes_since")
+    if not changes:
+        return ""
+    prev = changes["previous"]
+    runs = ", ".join(
+        "{} ({}{})".format(r["run"], r["mode"], ", check mode" if r["check_mode"] else "")
+        for r in changes["runs_between"]
+    )
+    head = "".join(f"<th>{_e(c)}</th>" for c in CHANGE_COLUMNS)
+    body = "".join(
+        "<tr>{}</tr>".format(
+            "".join(
+                '<td class="{}">{}</td>'.format(
+                    "warn" if v == BY_ELSEWHERE else "", _e("" if v is None else v)
+                )
+                for v in row
+            )
+        )
+        for row in change_rows(changes)
+    )
+    history = changes.get("history") or {}
+    notes = "".join(f"<li>{_e(n)}</li>" for n in history.get("notes") or [])
+    return "".join(
+        [
+            "<h2>Changes since {}</h2>".format(_e(prev["generated_at"])),
+            '<p class="small">Previous report: {} ({} hosts, runs {}). Runs of this collection '
+            "in between: {}. <b>this collection</b>: written by those runs (or this one); "
+            "<b>elsewhere</b>: a GPO, another tool or a person.</p>".format(
+                _e(prev["report"] or "n/a"),
+                _e(prev["hosts"]),
+                _e(", ".join(prev["runs"]) or "n/a"),
+                _e(runs or "none seen"),
+            ),
+            f'<ul class="small">{notes}</ul>' if notes else "",
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            if body
+            else "<p>No change.</p>",
+        ]
+    )
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The complete page."""
     summary = report["summary"]
@@ -344,6 +389,7 @@ def render_html(report: Mapping[str, Any]) -> str:
                 _e(report["baseline"] or "n/a"),
             ),
             _cards(summary),
+            _changes(report),
             "<h2>Hosts by status</h2>",
             _status_chart(summary),
             "<h2>Compliance by setting</h2>",

@@ -57,6 +57,24 @@ def _waiver_label(waiver: object) -> Optional[str]:
     return f"{w.get('owner')}{ticket} until {w.get('expires')} ({w.get('state')})"
 
 
+def _written(settings: object) -> Json:
+    """Per setting the run changed: the value before, the value written (the read-back) and the
+    owner before; what a later rollback restores and what a later drift report attributes to
+    this collection. In check mode these are the planned changes (outcome.check_mode)."""
+    out: Json = {}
+    data = _mapping(settings)
+    for s in catalog.SETTINGS:
+        one = _mapping(data.get(s.name))
+        before, after = one.get("before"), one.get("after")
+        if one.get("changed") is True and isinstance(before, bool) and isinstance(after, bool):
+            out[s.name] = {
+                "before": before,
+                "written": after,
+                "owner_before": str(one.get("owner_before") or ""),
+            }
+    return out
+
+
 def _wire(observed: object) -> Optional[Json]:
     data = _mapping(observed)
     if not data:
@@ -146,7 +164,7 @@ def _status(row: Json, facts: Mapping[str, Any]) -> str:
     return "unverified"
 
 
-def host_row(host: str, facts: object, outcome: object) -> Json:
+def host_row(host: str, facts: object, outcome: object, check_mode: bool = False) -> Json:
     """One host's row from its ansible_facts.smb_signing (None when it never got that far)."""
     data = _mapping(facts)
     settings_in = _mapping(data.get("settings"))
@@ -175,6 +193,8 @@ def host_row(host: str, facts: object, outcome: object) -> Json:
         "outcome": {
             "mode": str(out.get("mode") or ""),
             "changes": [str(c) for c in out.get("changes") or []],
+            "written": _written(out.get("settings")),
+            "check_mode": bool(check_mode),
             "blocked": (
                 {
                     "setting": str(blocked.get("setting") or "server_require"),
@@ -398,9 +418,10 @@ def build_report(
     generated_at: str,
     title: str = "SMB signing fleet report",
     group_by: str = "profile",
+    check_mode: bool = False,
 ) -> Json:
     """The whole report from (inventory name, facts or None, role outcome or None) triples."""
-    rows = [host_row(name, facts, outcome) for name, facts, outcome in hosts]
+    rows = [host_row(name, facts, outcome, check_mode) for name, facts, outcome in hosts]
     return report_from_rows(rows, generated_at, title=title, group_by=group_by)
 
 

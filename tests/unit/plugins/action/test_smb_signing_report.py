@@ -76,7 +76,9 @@ def test_writes_all_three_files_and_returns_the_summary(tmp_path: Path) -> None:
     assert {r["host"] for r in rows} == {"dc01", "fs01", "gone"}
     assert str(dest) in result["msg"]
     # Nothing is left behind from the atomic writes.
+    # The report files, and the run history every run appends a line to (issue 17).
     assert sorted(p.name for p in dest.iterdir()) == [
+        "smb_signing_history.jsonl",
         "smb_signing_report.csv",
         "smb_signing_report.html",
         "smb_signing_report.json",
