@@ -173,12 +173,10 @@ class ActionModule(ActionBase):  # type: ignore[misc]
 
         summary = report["summary"]
         warnings = warning_summary(report["hosts"])
-        if args["summarise_warnings"]:
-            # Once for the play, only what repeats: a warning of one host is already its own
-            # task's warning, and every host's detail is in the report.
-            repeated = [w for w in warnings if w["count"] > 1]
-            if repeated:
-                result["warnings"] = warning_lines(repeated)
+        if args["summarise_warnings"] and warnings:
+            # Once for the play, each text with its count and first hosts: the role keeps the
+            # hosts' own tasks quiet (host_warnings: false), so this is where they are told.
+            result["warnings"] = warning_lines(warnings)
         result.update(
             changed=False,
             files=files,

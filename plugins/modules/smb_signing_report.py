@@ -106,10 +106,11 @@ options:
     default: {}
   summarise_warnings:
     description:
-      - Print, once for the play, each warning that more than one host gave (from each host's
+      - Print, once for the play, each warning the hosts gave (from each host's
         C(ansible_facts.smb_signing.warnings), the leading host name taken off), with the
-        number of hosts and the first five of them. C(warning_summary) returns every warning
-        text, and the report keeps each host's warnings in its row.
+        number of hosts and the first five of them, so a warning a thousand hosts give is one
+        line. C(warning_summary) returns every warning text, and the report keeps each host's
+        warnings in its row. The role keeps the hosts' own tasks quiet while it reports.
     type: bool
     default: true
   previous_report:
