@@ -116,8 +116,10 @@ def test_waivers(demo_lab: LabClient, tmp_path: Path) -> None:
     assert soon.rc == 0, soon.tail()
     row = _rows(soon.report())["ms2022"]
     assert row["status"] == "waived"
-    # The role keeps per-host warnings in the facts and the report (host_warnings: false).
+    # The role keeps per-host warnings in the facts and the report (host_warnings: false), and
+    # the report prints each once for the play, this one-host warning too.
     assert any("expires in 5 days" in w for w in row["warnings"]), row["warnings"]
+    assert "1 host (ms2022): waiver 0" in soon.stdout, soon.tail()
     waivers = soon.report()["summary"]["waivers"]
     assert waivers["expiring"] >= 1
     assert any(w.startswith("ms2022:") for w in waivers["expiring_soon"]), waivers
