@@ -75,9 +75,7 @@ class ActionModule(SmbSigningActionBase):
         # Unless this run may write the signing settings, the probe runs while the read does;
         # otherwise it waits, so that a host that changes is probed once, after its write.
         reads_only = options.mode != "enforce" or options.check_mode
-        early = (
-            PendingProbe(options.probe) if options.probe and options.verify and reads_only else None
-        )
+        early = PendingProbe(options.probe) if options.probe and reads_only else None
         state = self._read_state(host, options)
         before = assess_host(host, options, state)
         out["profile"] = before.profile
@@ -118,7 +116,7 @@ class ActionModule(SmbSigningActionBase):
         probe = None
         if early is not None:
             probe = early.result()
-        elif options.probe and (outcome is not None or options.verify):
+        elif options.probe:  # with the probe on, every verdict has the wire behind it
             probe = probe_with_retries(options.probe)
         after = after.with_wire(probe) if probe is not None else after
         warnings.extend(assessment_warnings(host, after))
@@ -139,7 +137,7 @@ class ActionModule(SmbSigningActionBase):
             compliant=after.verdict.status == COMPLIANT,
         )
         if options.rollback:
-            restored = [c.name for c in decision.changes]
+            restored = [c.name for c in decision.changes if after.value(c.name) == c.after]
             out["rollback"] = {"restored": restored, "left_alone": list(decision.left_alone)}
         self._judge(
             host,
@@ -180,6 +178,7 @@ class ActionModule(SmbSigningActionBase):
             )
         }
         out["status"] = status
+        out["compliant"] = status == COMPLIANT
         if warnings and options.host_warnings:
             out["warnings"] = warnings
         parts: List[str] = []

@@ -86,6 +86,8 @@ class SettingAssessment:
     reason: str
     # The waiver that stands for this setting on this host, running or expired.
     waiver: Optional[AppliedWaiver] = None
+    # The value the owning GPO sets, where its RSoP entry says (None: not a GPO, or not read).
+    gpo_value: Optional[bool] = None
 
     @property
     def name(self) -> str:
@@ -245,14 +247,24 @@ class HostAssessment:
 
 
 def _registry_bool(value: Optional[RegistryValue]) -> Optional[bool]:
-    if value is None:
+    """A DWORD (or QWORD) as on/off; any other kind is not a value the SMB service reads as one
+    (docs/dev/windows-behaviour.md), so it decides nothing."""
+    if value is None or value.type not in ("DWord", "QWord"):
         return None
     data = value.data
-    if isinstance(data, str) and data.strip().isdigit():
-        return int(data) != 0
     if isinstance(data, bool) or not isinstance(data, int):
         return None
     return data != 0
+
+
+def _rsop_bool(data: Any) -> Optional[bool]:
+    """An RSoP entry's data as on/off: RSOP_RegistryValue gives text ("1"), the policy class a
+    number; anything else is not read as a value."""
+    if isinstance(data, str) and data.strip().isdigit():
+        return int(data) != 0
+    if isinstance(data, int) and not isinstance(data, bool):
+        return data != 0
+    return None
 
 
 def _winning_entry(s: Setting, entries: Iterable[RsopEntry]) -> Optional[RsopEntry]:
@@ -273,19 +285,22 @@ def _winning_entry(s: Setting, entries: Iterable[RsopEntry]) -> Optional[RsopEnt
     return None
 
 
-def _owner(s: Setting, state: TargetState, stored: bool) -> Tuple[str, Optional[GpoRef]]:
-    """A winning RSoP entry means Group Policy re-applies its value; a stored value without one
-    was set locally; nothing stored means the OS default is in force. Without RSoP a stored
-    value's owner is unknown (a GPO writes the same registry value a local change does), while
-    nothing stored is still the default: no GPO has written it."""
+def _owner(
+    s: Setting, state: TargetState, stored: bool
+) -> Tuple[str, Optional[GpoRef], Optional[bool]]:
+    """(owner, GPO, the GPO's value). A winning RSoP entry means Group Policy re-applies its
+    value, whatever is stored now; a stored value without one was set locally; nothing stored
+    means the OS default is in force. Without RSoP a stored value's owner is unknown (a GPO
+    writes the same registry value a local change does), while nothing stored is still the
+    default."""
+    if state.rsop.available:
+        entry = _winning_entry(s, state.rsop.entries)
+        if entry is not None:
+            gpo = GpoRef(name=entry.gpo_name, id=entry.gpo_id)
+            return OWNER_GPO, gpo, _rsop_bool(entry.data)
     if not stored:
-        return OWNER_DEFAULT, None
-    if not state.rsop.available:
-        return OWNER_UNKNOWN, None
-    entry = _winning_entry(s, state.rsop.entries)
-    if entry is None:
-        return OWNER_LOCAL, None
-    return OWNER_GPO, GpoRef(name=entry.gpo_name, id=entry.gpo_id)
+        return OWNER_DEFAULT, None, None
+    return (OWNER_LOCAL if state.rsop.available else OWNER_UNKNOWN), None, None
 
 
 def _in_force(
@@ -328,7 +343,7 @@ def _setting(
     # registry while the cmdlet lacks the parameter: the service still reads the value.
     supported = writable or cmdlet_value is not None or policy is not None or registry is not None
     os_default = defaults.os_default(s.name, os_info, profile)
-    owner, gpo = _owner(s, state, registry is not None or policy is not None)
+    owner, gpo, gpo_value = _owner(s, state, registry is not None or policy is not None)
     value = (
         _in_force(s, cmdlet_value, _registry_bool(policy), _registry_bool(registry), os_default)
         if supported
@@ -362,6 +377,7 @@ def _setting(
         compliant=compliant,
         reason=reason,
         waiver=waiver,
+        gpo_value=gpo_value,
     )
 
 
@@ -430,6 +446,17 @@ def judge(
                     ),
                 )
             )
+    for s in settings.values():
+        # A GPO that sets another value puts it back at the next refresh: the value in force
+        # now is not what the host will keep.
+        if s.gpo_value is None or s.value is None or s.gpo_value == s.value or s.gpo is None:
+            continue
+        text = (
+            f"{s.name}: GPO {s.gpo.label} sets {s.gpo_value}, not the value in force "
+            f"({s.value}); the next policy refresh puts it back"
+        )
+        misses = s.expected is not None and s.gpo_value != s.expected and not s.waived
+        found.append(Finding(NONCOMPLIANT if misses else UNVERIFIED, s.name, text))
     unknown = [
         s.name for s in settings.values() if s.compliant is True and s.owner == OWNER_UNKNOWN
     ]

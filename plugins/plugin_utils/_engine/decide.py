@@ -95,6 +95,11 @@ def _desired(
         if s.waived and name not in options.explicit:
             desired[name] = None  # a running waiver: enforce leaves the setting as it is
             continue
+        if s.waived and s.waiver is not None:
+            warnings.append(
+                f"{host}: {name} is under {s.waiver.waiver.label}, but the task sets it by name: "
+                "written as asked"
+            )
         if s.writable or desired.get(name) is None:
             continue
         if name in options.explicit:
@@ -169,7 +174,13 @@ def decide(
     for name, (written, before) in options.rollback.items():
         # Only what still holds the recorded run's value goes back; anything changed since
         # (a GPO, another tool, a person) is someone else's decision.
-        if current[name] == written:
+        owner = assessment.settings[name].owner
+        if current[name] == written and owner in (OWNER_GPO, OWNER_UNKNOWN):
+            left_alone.append(
+                f"{name} (changed since; left alone: now owned by "
+                f"{assessment.settings[name].owner_label}, which would put its value back)"
+            )
+        elif current[name] == written:
             desired[name] = before
         else:
             left_alone.append(
@@ -203,8 +214,13 @@ def decide(
     after_audit = audit.policy_value if audit.policy_value is not None else planned
     has_marker = assessment.audit_on_since is not None
     sync_marker = None
-    if options.may_write and (after_audit is True) != has_marker:
-        sync_marker = "set" if after_audit is True else "clear"
+    if options.may_write:
+        if has_marker and current[AUDIT_SETTING] is not True:
+            # Auditing is off now, so the record no longer says since when it has been on, even
+            # if this run turns it back on: clear it, and the next run records afresh.
+            sync_marker = "clear"
+        elif (after_audit is True) != has_marker:
+            sync_marker = "set" if after_audit is True else "clear"
     return Decision(
         desired=desired,
         changes=plan.changes,

@@ -31,6 +31,8 @@ DEFAULT_PROBE_TIMEOUT = 3.0
 DEFAULT_SCRIPT_TIMEOUT = 300.0
 # The audit-first gate reads the server audit log this far back when audit_window is not given.
 DEFAULT_GATE_WINDOW = "7d"
+# The shortest window the audit-first gate accepts: an empty log over minutes proves nothing.
+MIN_GATE_WINDOW = timedelta(hours=1)
 MAX_AUDIT_PEERS = 1000
 
 _SHARED: Dict[str, Dict[str, Any]] = {
@@ -259,7 +261,15 @@ def parse_options(
         window = parse_audit_window(window_text, now)
     except ValueError as exc:
         raise TaskFailed(str(exc)) from None
-    script_timeout = float(args.get("script_timeout") or DEFAULT_SCRIPT_TIMEOUT)
+    if require_clean and window is not None:
+        span = (now or datetime.now(timezone.utc)) - window.start
+        if span < MIN_GATE_WINDOW:
+            raise TaskFailed(
+                f"audit_window: {window.text!r} is shorter than an hour, too short for a clean "
+                "log to show that no client would be turned away (require_clean_audit)"
+            )
+    raw_timeout = args.get("script_timeout")
+    script_timeout = DEFAULT_SCRIPT_TIMEOUT if raw_timeout is None else float(raw_timeout)
     if not 1 <= script_timeout <= 86400:
         raise TaskFailed(f"script_timeout: must be from 1 to 86400 seconds, got {script_timeout:g}")
     warning_days = int(args.get("waiver_warning_days", DEFAULT_WARNING_DAYS))

@@ -13,14 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple, Union
 
+from .text import safe_text
+
 REGISTRY_GROUPS = ("server", "client", "server_policy", "client_policy")
 SIDES = ("server", "client")
 
 RegistryData = Union[int, str, List[Any], None]
 Registry = Mapping[str, Mapping[str, Optional["RegistryValue"]]]
-
-
-from .text import safe_text
 
 
 class ProtocolError(ValueError):
@@ -193,8 +192,15 @@ def _opt_str(value: Any, where: str) -> Optional[str]:
     return value
 
 
+# Every Windows the collection supports has these in Get-Smb*Configuration; an answer without
+# them is not evidence of anything (the OS default would stand in for a value never read).
+SIGNING_PROPERTIES = ("RequireSecuritySignature", "EnableSecuritySignature")
+
+
 def _config(value: Any, where: str) -> Dict[str, bool]:
     obj = _mapping(value, where)
+    for name in SIGNING_PROPERTIES:
+        _get(obj, name, where)
     return {str(k): _bool(v, f"{where}.{k}") for k, v in obj.items()}
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTING_NAMES
@@ -114,6 +114,8 @@ def _waiver(index: int, entry: Any) -> Waiver:
             + ", ".join(SETTING_NAMES)
         )
     raw = entry.get("expires")
+    if isinstance(raw, datetime):  # an unquoted 2026-12-31 10:00:00 in YAML
+        raise TaskFailed(f"{where}.expires: expected a date YYYY-MM-DD, got the time {raw}")
     if isinstance(raw, date):  # YAML reads an unquoted 2026-12-31 as a date
         expires = raw
     elif isinstance(raw, str) and _DATE.match(raw.strip()):

@@ -27,8 +27,9 @@ def test_compliant_host_is_one_round_trip(wire: Any) -> None:
     assert result.get("failed") is not True, result
     assert result["changed"] is False
     assert host.ops == ["read_state"]
-    assert probe.calls == []  # the wire check follows a change only
-    assert result["observed"] is None
+    # With the probe on, the verdict always has the wire behind it, changed or not.
+    assert probe.calls == [("127.0.0.9", 14450, 3.0)]
+    assert result["observed"]["agrees_with_config"] is True
     assert result["reboot_required"] is False
     assert result["diff"]["before"] == result["diff"]["after"] == {CLIENT_ALWAYS: "Enabled"}
 
@@ -70,7 +71,7 @@ def test_check_mode_writes_nothing(wire: Any) -> None:
     assert result["changed"] is True
     assert host.ops == ["read_state"]
     assert host.model.config("server") == before
-    assert probe.calls == []
+    assert len(probe.calls) == 1  # the verdict has the wire behind it, in check mode too
     assert result["settings"]["server_enable"]["after"] is True
     assert result["diff"]["after"][SERVER_ALWAYS] == "Enabled"
 

@@ -24,6 +24,7 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.assess im
     normalize_key,
     observe_wire,
 )
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.read import ProtocolError
 
 DC_POLICY = "Default Domain Controllers Policy"
 DC_POLICY_ID = "{6AC1786C-016F-11D2-945F-00C04fB984F9}"
@@ -126,11 +127,15 @@ def test_audit_policy_value_outranks_the_cmdlet_value(
     assert s.compliant is value  # the cis target is True
 
 
-def test_policy_value_as_text_counts() -> None:
+def test_policy_value_as_text_does_not_decide() -> None:
+    # The SMB service reads a DWORD there; a REG_SZ "1" is not evidence of auditing on.
     a = assessed(
-        registry_values={"client_policy": {answers.CLIENT_AUDIT: answers.stored("1", "String")}}
+        registry_values={"client_policy": {answers.CLIENT_AUDIT: answers.stored("1", "String")}},
+        client_config={answers.CLIENT_AUDIT: False},
     )
-    assert a.settings["audit_unsigned_servers"].value is True
+    s = a.settings["audit_unsigned_servers"]
+    assert s.policy_value is None
+    assert s.value is False
 
 
 def test_cmdlet_value_counts_when_nothing_is_stored() -> None:
@@ -151,12 +156,19 @@ def test_stored_value_counts_when_the_cmdlet_has_no_property() -> None:
 
 
 @pytest.mark.parametrize(("os", "value"), [("ws2022", False), ("ws2025", True)])
-def test_os_default_when_nothing_says_otherwise(os: str, value: bool) -> None:
+def test_os_default_of_the_release(os: str, value: bool) -> None:
     # Windows Server 2025 requires outbound signing by default; 2022 does not.
-    a = assessed(os=os, store=False, client_config={"RequireSecuritySignature": answers.ABSENT})
-    s = a.settings["client_require"]
-    assert s.os_default is value
-    assert s.value is value
+    a = assessed(os=os, store=False)
+    assert a.settings["client_require"].os_default is value
+
+
+def test_a_cmdlet_view_without_the_signing_properties_is_refused() -> None:
+    # Every supported Windows reports them; without them the OS default would stand in for a
+    # value nobody read.
+    with pytest.raises(
+        ProtocolError, match="client_config: missing key 'RequireSecuritySignature'"
+    ):
+        answers.state(client_config={"RequireSecuritySignature": answers.ABSENT})
 
 
 def test_os_default_of_a_domain_controller() -> None:
@@ -482,3 +494,20 @@ def test_assess_of_a_state_directly() -> None:
     assert a.settings["server_require"].expected is True
     assert a.settings["client_require"].expected is None
     assert "stig" in a.settings["server_require"].reason
+
+
+def test_a_gpo_that_sets_another_value_makes_the_host_noncompliant() -> None:
+    # The GPO "Legacy NAS compat" sets client signing off; the value in force is on today, but
+    # the next policy refresh puts the GPO's value back.
+    entry = {**answers.rsop_value("client_require", gpo_name="Legacy NAS compat"), "data": "0"}
+    a = assessed(settings=ALL_ON, rsop_entries=[entry])
+    s = a.settings["client_require"]
+    assert (s.owner, s.gpo_value, s.value) == ("gpo", False, True)
+    assert a.verdict.status == "noncompliant"
+    assert any("GPO Legacy NAS compat" in r and "puts it back" in r for r in a.verdict.reasons)
+
+
+def test_a_gpo_entry_with_nothing_stored_still_owns_the_setting() -> None:
+    a = assessed(settings=ALL_ON, store=False, rsop_entries=[answers.rsop_value("server_require")])
+    assert a.settings["server_require"].owner == "gpo"
+    assert a.verdict.status == "compliant"

@@ -16,6 +16,7 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.decide im
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.errors import TaskFailed
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.read import TargetState
+from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.waivers import waivers_for
 
 OLD_MARKER = "2026-11-01T08:00:00.0000000Z"
 ALL_OFF = {name: False for name in ALL_ON}
@@ -419,3 +420,50 @@ def test_a_write_under_a_policy_value_is_contested() -> None:
 def test_no_record_while_a_policy_value_keeps_auditing_off() -> None:
     d = run(POLICY_OFF, baseline="cis", require_clean_audit=True)
     assert d.sync_marker != "set"
+
+
+def test_a_record_found_with_auditing_off_is_cleared_even_when_this_run_turns_it_on() -> None:
+    # The record said "on since October"; auditing is off now, so that is no longer true. The
+    # run that turns it back on clears the record, and the next run records afresh: two
+    # enforce runs in a row cannot open the gate on the old record.
+    off = {**ALL_ON, "audit_unsigned_clients": False}
+    d = run(host_knobs={"settings": off, "marker": "2026-10-01T00:00:00Z"}, targets=CIS)
+    assert "audit_unsigned_clients" in names(d)
+    assert d.sync_marker == "clear"
+
+
+def test_rollback_leaves_a_setting_a_gpo_now_owns_alone() -> None:
+    knobs = {
+        "settings": ALL_ON,
+        "rsop_entries": [answers.rsop_value("server_require", gpo_name="Tier0")],
+    }
+    d = run(
+        host_knobs=knobs,
+        targets={},
+        rollback={"server_require": {"from": True, "to": False}},
+        allow_weakening=True,
+    )
+    assert names(d) == []
+    (left,) = d.left_alone
+    assert left.startswith("server_require (changed since; left alone: now owned by GPO Tier0")
+
+
+def test_a_waived_setting_set_by_name_is_written_with_a_warning() -> None:
+    waiver = {
+        "hosts": ["host01"],
+        "settings": ["server_require"],
+        "owner": "facilities",
+        "justification": "scanner",
+        "expires": (NOW + timedelta(days=30)).date().isoformat(),
+    }
+    options = enforce_options(server_require=True, waivers=[waiver])
+    applied = waivers_for("host01", options.waivers, options.today, 14)
+    a = assess(
+        answers.state(settings={**ALL_ON, "server_require": False}),
+        baseline="cis",
+        targets=CIS,
+        waivers=applied,
+    )
+    d = decide("host01", a, options, CIS, now=NOW)
+    assert "server_require" in names(d)
+    assert any("is under waiver 0" in w and "written as asked" in w for w in d.warnings)

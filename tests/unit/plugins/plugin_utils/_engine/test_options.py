@@ -309,3 +309,16 @@ def test_task_failed_result() -> None:
         "failed": True,
         "msg": "host01: no",
     }
+
+
+@pytest.mark.parametrize("window", ["0s", "30m"])
+def test_the_gate_refuses_a_window_shorter_than_an_hour(window: str) -> None:
+    with pytest.raises(TaskFailed, match=r"^audit_window: '.*' is shorter than an hour"):
+        enforce_options(require_clean_audit=True, audit_window=window)
+    # Reading the events over a short window is fine.
+    assert enforce_options(audit_window=window).audit_window is not None
+
+
+def test_script_timeout_zero_is_an_error_naming_the_option() -> None:
+    with pytest.raises(TaskFailed, match=r"^script_timeout: must be from 1 to 86400"):
+        enforce_options(script_timeout=0)

@@ -113,3 +113,10 @@ def test_warnings_name_the_waiver_its_settings_and_when() -> None:
         "scanner-1: waiver 1 (facilities, CHG-1, until 2026-11-30) for server_enable expired 2 "
         "days ago; the settings are judged again",
     ]
+
+
+def test_a_yaml_timestamp_in_expires_is_an_error_naming_the_key() -> None:
+    from datetime import datetime
+
+    with pytest.raises(TaskFailed, match=r"^waivers\[0\]\.expires: expected a date YYYY-MM-DD"):
+        parse_waivers([entry(expires=datetime(2026, 12, 31, 10, 0))])
