@@ -4,14 +4,16 @@
 
 FOR INTERNAL COLLECTION USE ONLY.
 
-The command line is built here, as ansible.windows plugin_utils/_reboot.py builds it since
-"Tidy up old code (#823)", rather than through ``connection._shell._encode_script`` (deprecated
-in ansible-core 2.21 for removal in 2.24). The psrp and ssh connection plugins take this line on
-every version, and winrm from 2.19 on; winrm on 2.16 to 2.18 would wrap it in a second
--EncodedCommand layer that no longer fits cmd.exe's limit, so it gets the script instead
-(command_for). A wrapping PowerShell does not pass the inner exit code through, so the exit code
-only says success or failure and the real status travels in the JSON
-(docs/dev/target-protocol.md).
+The script travels on standard input (``in_data``) and the command line carries only a small
+fixed bootstrap that reads it and runs it (``_scripts.BOOTSTRAP``), as ansible-core runs its own
+module wrapper: cmd.exe limits a command line to 8191 characters, stdin has no such limit, and
+it is still one exec_command, one WinRS Command, per script. The command line is built here, as
+ansible.windows plugin_utils/_reboot.py builds it since "Tidy up old code (#823)", rather than
+through ``connection._shell._encode_script`` (deprecated in ansible-core 2.21 for removal in
+2.24). The psrp and ssh connection plugins take this line on every version, and winrm from 2.19
+on; winrm on 2.16 to 2.18 encodes whatever it gets as a script, so it gets the bootstrap text
+instead and encodes it once (command_for). The exit code only says success or failure and the
+real status travels in the JSON (docs/dev/target-protocol.md).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.release import __version__ as ansible_version
 
-from ._scripts import EXIT_SUFFIX, Script
+from ._scripts import BOOTSTRAP, Script
 
 POWERSHELL_PREFIX = (
     "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
@@ -121,9 +123,13 @@ def excerpt_of(text: Optional[str], limit: int = EXCERPT_CHARS) -> str:
 
 
 def encode_command(script_text: str) -> str:
-    """The PowerShell command line that runs ``script_text`` and exits non-zero on failure."""
-    encoded = base64.b64encode((script_text + EXIT_SUFFIX).encode("utf-16-le")).decode("ascii")
+    """The PowerShell command line that runs ``script_text`` (-EncodedCommand, UTF-16-LE)."""
+    encoded = base64.b64encode(script_text.encode("utf-16-le")).decode("ascii")
     return POWERSHELL_PREFIX + encoded
+
+
+# What goes on the command line for every script, whatever its size or request.
+BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
 
 
 def _reject_constant(name: str) -> Any:
@@ -188,36 +194,39 @@ def _core_version() -> Tuple[int, int]:
     return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
-def command_for(connection: Any, script_text: str) -> str:
-    """What to hand exec_command for ``script_text``.
+def command_for(connection: Any) -> str:
+    """What to hand exec_command as the command; the script itself goes as ``in_data``.
 
-    The hand-built -EncodedCommand line, except on the winrm connection of ansible-core 2.16 to
+    The bootstrap's -EncodedCommand line, except on the winrm connection of ansible-core 2.16 to
     2.18, whose exec_command always encodes its argument as a script (_encode_script, as_list):
-    given the line it would wrap it in a second layer, and at about 2.7 times per layer the
-    read_state script no longer fits cmd.exe's 8191 characters. There the script text itself
-    goes, and that plugin encodes it once (it also strips each line and drops blank ones, which
-    the minified bodies tolerate). psrp and ssh take the line on every version.
+    given the line it would wrap it in a second layer, so it gets the bootstrap text and encodes
+    it once (it also strips each line and drops blank ones, which the bootstrap already is). Both
+    reach the host as the same PowerShell command line. psrp (which decodes the line and runs
+    the bootstrap in its runspace with in_data as the pipeline input) and ssh take the line on
+    every version.
     """
     if getattr(connection, "transport", None) == "winrm" and _core_version() < (2, 19):
-        return script_text + EXIT_SUFFIX
-    return encode_command(script_text)
+        return BOOTSTRAP
+    return BOOTSTRAP_COMMAND
 
 
 class ScriptTimedOut(Exception):
     """No answer within the script timeout; the script may still be running on the host."""
 
 
-def _exec_within(connection: Any, command: str, timeout: Optional[float]) -> Tuple[Any, Any, Any]:
+def _exec_within(
+    connection: Any, command: str, in_data: bytes, timeout: Optional[float]
+) -> Tuple[Any, Any, Any]:
     """exec_command, given up on after ``timeout`` seconds. The connection plugins wait for a
     script without a bound of their own (WS-Management keeps answering that the command is still
     running), so the wait runs in a daemon thread that the worker process ends with the task."""
     if timeout is None:
-        return tuple(connection.exec_command(command, in_data=None, sudoable=False))
+        return tuple(connection.exec_command(command, in_data=in_data, sudoable=False))
     box: Dict[str, Any] = {}
 
     def call() -> None:
         try:
-            box["answer"] = connection.exec_command(command, in_data=None, sudoable=False)
+            box["answer"] = connection.exec_command(command, in_data=in_data, sudoable=False)
         except BaseException as exc:  # handed to the task's thread below
             box["error"] = exc
 
@@ -238,15 +247,16 @@ def run_script(
     request: Mapping[str, Any],
     timeout: Optional[float] = None,
 ) -> ScriptOutput:
-    """Run ``script`` for ``request`` in one exec_command; return its checked JSON object.
+    """Run ``script`` for ``request`` in one exec_command (the bootstrap as the command, the
+    script on standard input); return its checked JSON object.
 
     Raises AnsibleConnectionFailure when the transport fails (the host becomes unreachable),
     ScriptTimedOut when no answer came within ``timeout`` seconds, and ScriptFailed when the
     script fails or its output breaks the protocol.
     """
-    command = command_for(connection, script.render(request))
+    command = command_for(connection)
     try:
-        rc, raw_out, raw_err = _exec_within(connection, command, timeout)
+        rc, raw_out, raw_err = _exec_within(connection, command, script.stdin(request), timeout)
     except AnsibleConnectionFailure:
         raise
     except _TRANSPORT_ERRORS as exc:

@@ -50,15 +50,25 @@ PROTOCOL_VERSION = 2
 
 # Appended to every script so the psrp connection plugin reports a failure's exit code
 # (target-protocol.md). ansible.windows' plugin_utils/_reboot.py appends a longer form that
-# passes on $LASTEXITCODE; these scripts run no native command, so there is none to pass on,
-# and read_state needs the characters (cmd.exe's 8191-character command line).
+# passes on $LASTEXITCODE; these scripts run no native command, so there is none to pass on.
 EXIT_SUFFIX = ";if(!$?){exit 1}"
+
+# The only code on the command line (target-protocol.md, "Transport"): it reads the script from
+# standard input and runs it, as ansible-core's own bootstrap_wrapper.ps1 does for modules. The
+# script text arrives as pipeline input, $input: over winrm and ssh PowerShell reads the process's
+# stdin line by line; over psrp the connection plugin hands in_data to the pipeline, split into
+# lines from ansible-core 2.19 on and as one string before, so the bootstrap joins whatever
+# comes with newlines and either way gets the script back. Its lines are already stripped and
+# none is blank, so the winrm plugin of ansible-core 2.16 to 2.18, which encodes what it is given
+# and strips each line first, sends exactly this text too.
+BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
 
 _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 'Stop'\n"
 
-# The bodies are written tersely on purpose: cmd.exe limits the command line to 8191 characters
-# and the -EncodedCommand form is about 2.7 times the script, so each script must stay under about
-# 2.9 KB (the size is asserted in tests). What each part does:
+# The bodies were written tersely when they went on the command line (cmd.exe's 8191 characters,
+# about 2.7 command-line characters per script character); they now travel on standard input,
+# which has no such limit, and stay terse only because every byte is still sent on every read.
+# What each part does:
 # - $q is splatted where a missing log, key or parameter is an answer, not an error: EA is
 #   -ErrorAction's alias and 0 is ActionPreference.SilentlyContinue.
 # - Pr copies only the properties an object has: older builds lack the audit properties, and
@@ -171,8 +181,8 @@ marker_error=$me}|ConvertTo-Json -Compress -Depth 6
 
 
 def _minify(body: str) -> str:
-    """Drop indentation and blank lines: the command line is what cmd.exe limits, and the bodies
-    hold no here-strings or multi-line string literals, so leading whitespace carries no meaning."""
+    """Drop indentation and blank lines: every byte is sent on every run, and the bodies hold no
+    here-strings or multi-line string literals, so leading whitespace carries no meaning."""
     return "\n".join(line.strip() for line in body.splitlines() if line.strip()) + "\n"
 
 
@@ -193,6 +203,13 @@ class Script:
         payload = json.dumps(dict(request), separators=(",", ":"), sort_keys=False)
         request_line = "$Request = ConvertFrom-Json -InputObject " + quote_pwsh(payload)
         return self.marker + "\n" + _PROLOGUE + request_line + "\n" + _minify(self.body)
+
+    def stdin(self, request: Mapping[str, Any]) -> bytes:
+        """What goes on standard input for one request: the script, the exit-code suffix and a
+        final newline (so the last line is a whole line to a line reader), as UTF-8. The text is
+        ASCII (json.dumps escapes every non-ASCII character of the request), so the console's
+        input code page cannot change it."""
+        return (self.render(request) + EXIT_SUFFIX + "\n").encode("utf-8")
 
 
 READ_STATE = Script(op="read_state", version=PROTOCOL_VERSION, body=_READ_STATE_BODY)

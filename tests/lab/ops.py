@@ -9,7 +9,14 @@ from typing import Any, Dict, List, Optional
 from lab import model as model_module
 from lab.clixml import error_clixml
 from lab.model import REPORTED_VALUES, HostModel, ModelError
-from lab.script_reader import ModuleWrapper, ProtocolScript, RawCommand, Script, Unknown
+from lab.script_reader import (
+    Bootstrap,
+    ModuleWrapper,
+    ProtocolScript,
+    RawCommand,
+    Script,
+    Unknown,
+)
 
 
 @dataclass
@@ -37,6 +44,12 @@ def run(model: HostModel, script: Script) -> Outcome:
             "lab: this is Ansible's PowerShell module wrapper; the lab cannot run Ansible "
             "PowerShell modules (use ansible.builtin.raw or the collection's action plugins)",
             {"op": "module_wrapper"},
+        )
+    if isinstance(script, Bootstrap):
+        # The bootstrap reads its script from stdin; the endpoint hands that over (read_stdin).
+        return _fail(
+            "lab: the collection's bootstrap ran without a script on stdin",
+            {"op": "unknown", "reason": "bootstrap without stdin"},
         )
     assert isinstance(script, Unknown)
     excerpt = script.text[:200].replace("\n", "\\n")

@@ -1,7 +1,8 @@
-"""Turn a WinRS command line into what the lab should do with it.
+"""Turn a WinRS command line (and what it gets on stdin) into what the lab should do with it.
 
 The lab runs no PowerShell: it recognises the few scripts it knows (the collection's protocol,
-trivial raw commands, Ansible's module wrapper) and rejects everything else loudly.
+on the command line or on stdin behind the collection's bootstrap; trivial raw commands;
+Ansible's module wrapper) and rejects everything else loudly.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _REQUEST = re.compile(
     r"^\$Request = ConvertFrom-Json -InputObject "
     r"'((?:[^" + _QUOTES + r"]|[" + _QUOTES + r"]{2})*)'\s*$"
 )
+# The collection's bootstrap (docs/dev/target-protocol.md, "Transport"), written here from the
+# protocol document, not imported: the only command line whose stdin the lab reads as a script.
+# It must match exactly, after the line stripping ansible-core 2.16-2.18's winrm plugin applies.
+BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
 _EXEC_WRAPPER_TOKENS = (
     "Ansible requires PowerShell",
     "$exec_wrapper_str",
@@ -70,6 +75,13 @@ class ModuleWrapper:
 
 
 @dataclass
+class Bootstrap:
+    """The collection's bootstrap: the script comes on stdin (read_stdin)."""
+
+    layers: int
+
+
+@dataclass
 class Unknown:
     reason: str
     text: str = ""
@@ -77,7 +89,7 @@ class Unknown:
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
-Script = Union[ProtocolScript, RawCommand, ModuleWrapper, Unknown]
+Script = Union[ProtocolScript, RawCommand, ModuleWrapper, Bootstrap, Unknown]
 
 
 def decode_layers(command_line: str) -> Tuple[str, int]:
@@ -114,6 +126,8 @@ def read_script(command: str, arguments: List[str]) -> Script:
         return Unknown(str(exc), line)
     stripped = text.lstrip("\ufeff").strip()
     first = stripped.splitlines()[0] if stripped else ""
+    if stripped == BOOTSTRAP:
+        return Bootstrap(layers)
     if first.startswith("# winhardening.smb:"):
         return _read_protocol(stripped, layers)
     if any(token in stripped for token in _EXEC_WRAPPER_TOKENS):
@@ -122,6 +136,31 @@ def read_script(command: str, arguments: List[str]) -> Script:
     if statements is None:
         return Unknown("not a script the lab knows", stripped, layers)
     return RawCommand(statements, stripped, layers)
+
+
+def read_stdin(data: bytes, layers: int = 0) -> Script:
+    """Classify what the bootstrap got on stdin: only one of the collection's protocol scripts.
+
+    PowerShell hands the bootstrap the stdin lines (winrm, ssh) or the psrp plugin's input
+    objects, and the bootstrap joins them with newlines, so line endings do not matter; the text
+    must be UTF-8 (the collection sends ASCII). Anything else is refused, raw commands included:
+    the bootstrap exists only to carry the protocol.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Unknown(f"the bootstrap's stdin is not UTF-8: {exc}", repr(data[:200]), layers)
+    # Line readers disagree on the rarer breaks (Python's splitlines also splits on \v, \f,
+    # \x1c-\x1e, \x85, U+2028, U+2029; .NET's ReadLine does not): the protocol has none.
+    odd = sorted({c for c in text if (c < " " and c not in "\t\r\n") or c in "\x85\u2028\u2029"})
+    if odd:
+        return Unknown(f"the bootstrap's stdin holds control characters {odd!r}", text, layers)
+    joined = "\n".join(text.splitlines()).lstrip("\ufeff").strip()
+    if not joined:
+        return Unknown("the bootstrap got no script on stdin", "", layers)
+    if not joined.startswith("# winhardening.smb:"):
+        return Unknown("the bootstrap's stdin is not a protocol script", joined, layers)
+    return _read_protocol(joined, layers)
 
 
 def _read_protocol(text: str, layers: int) -> Script:

@@ -21,7 +21,7 @@ from lab.clixml import error_clixml
 from lab.faults import REQUEST_FAULTS, Fault
 from lab.model import HostModel
 from lab.records import HostRecorder
-from lab.script_reader import read_script
+from lab.script_reader import Bootstrap, Script, read_script, read_stdin
 
 MAX_BODY = 1024 * 1024
 # WinRS runs a command through cmd.exe unless WINRS_SKIP_CMD_SHELL is TRUE (MS-WSMV 2.2.4.37,
@@ -37,8 +37,14 @@ WSMAN_GENERIC_FAULT = 2150858752
 
 @dataclass
 class Command:
-    outcome: ops.Outcome
+    # None while the collection's bootstrap waits for its script on stdin.
+    outcome: Optional[ops.Outcome]
     stdin: bytes = b""
+    line_chars: int = 0
+    layers: int = 0
+    # drop_after_write on the stdin path: the script ran at the last Send; its answer, which
+    # the next Receive would carry, never comes.
+    drop_receive: bool = False
 
 
 @dataclass
@@ -242,10 +248,23 @@ class HostEndpoint:
         if cmd is None:
             return self._fault(req, f"unknown CommandId {req.command_id!r}")
         if req.action == "Send":
+            waiting = cmd.outcome is None
             cmd.stdin += req.stdin
+            if waiting and req.stdin_end:
+                # The bootstrap runs what came on stdin once stdin is closed.
+                script = read_stdin(cmd.stdin, cmd.layers)
+                outcome, dropped = await self._run(
+                    script, cmd.line_chars, cmd.layers, stdin_bytes=len(cmd.stdin)
+                )
+                cmd.outcome, cmd.drop_receive = outcome, dropped
             return 200, wsman.empty_response(req)
         if req.action == "Receive":
             out = cmd.outcome
+            if out is None:  # still reading stdin: nothing to show yet
+                return 200, wsman.receive_response(req, req.command_id or "", b"", b"", None)
+            if cmd.drop_receive:
+                cmd.drop_receive = False
+                return 200, None
             return 200, wsman.receive_response(
                 req, req.command_id or "", out.stdout.encode(), out.stderr.encode(), out.rc
             )
@@ -257,7 +276,7 @@ class HostEndpoint:
         command_id = str(uuid.uuid4()).upper()
         script = read_script(req.command, req.arguments)
         line_chars = len(" ".join([req.command, *req.arguments]))
-        fault = self._take(("access_denied",), "command")
+        layers = getattr(script, "layers", 0)
         if 0 < self.max_command_line < line_chars and not req.skip_cmd_shell:
             outcome = ops.Outcome(
                 1,
@@ -265,7 +284,28 @@ class HostEndpoint:
                 "The command line is too long.\r\n",
                 {"op": "rejected", "reason": "command line too long"},
             )
-        elif fault is not None:
+            self.recorder.script(
+                {**outcome.record, "layers": layers, "rc": 1, "command_line_chars": line_chars}
+            )
+        elif isinstance(script, Bootstrap):
+            # Nothing runs until stdin is closed (the Send with End="true").
+            shell.commands[command_id] = Command(None, line_chars=line_chars, layers=layers)
+            return 200, wsman.command_response(req, command_id)
+        else:
+            result, dropped = await self._run(script, line_chars, layers, stdin_bytes=None)
+            if dropped:
+                return 200, None
+            outcome = result
+        shell.commands[command_id] = Command(outcome)
+        return 200, wsman.command_response(req, command_id)
+
+    async def _run(
+        self, script: Script, line_chars: int, layers: int, *, stdin_bytes: Optional[int]
+    ) -> Tuple[ops.Outcome, bool]:
+        """Run one recognised script (from the command line, or from the bootstrap's stdin when
+        ``stdin_bytes`` is given); (outcome, whether its answer is to be dropped)."""
+        fault = self._take(("access_denied",), "command")
+        if fault is not None:
             outcome = ops.Outcome(
                 1,
                 "",
@@ -281,15 +321,17 @@ class HostEndpoint:
         self.recorder.script(
             {
                 **outcome.record,
-                "layers": getattr(script, "layers", 0),
+                "layers": layers,
                 "rc": outcome.rc,
                 "command_line_chars": line_chars,
+                "transport": "command_line" if stdin_bytes is None else "stdin",
+                "stdin_bytes": stdin_bytes,
             }
         )
         if outcome.wrote:
             await self._on_write(self.model)
             if self._take(("drop_after_write",), "command") is not None:
-                return 200, None
+                return outcome, True
         # drop_after_write waits for a command that writes; the others fire on any command.
         fault = self._take(("garbage_stdout", "truncated_stdout"), "command")
         if fault is not None and fault.kind == "garbage_stdout":
@@ -303,5 +345,4 @@ class HostEndpoint:
                 outcome.stderr,
                 outcome.record,
             )
-        shell.commands[command_id] = Command(outcome)
-        return 200, wsman.command_response(req, command_id)
+        return outcome, False

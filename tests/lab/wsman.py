@@ -85,6 +85,11 @@ def parse(body: bytes) -> Request:
         req.arguments = [a.text or "" for a in body_el.findall("rsp:CommandLine/rsp:Arguments", NS)]
     elif action == "Send":
         for stream in body_el.findall("rsp:Send/rsp:Stream", NS):
+            # WinRS shells take input only on the stream their Create declared: stdin.
+            if stream.get("Name") != "stdin":
+                raise WsmanError(f"Send on stream {stream.get('Name')!r}, not stdin")
+            if req.command_id is not None and stream.get("CommandId") != req.command_id:
+                raise WsmanError("one Send names two commands")
             req.command_id = stream.get("CommandId")
             req.stdin += base64.b64decode(stream.text or "")
             req.stdin_end = req.stdin_end or stream.get("End", "").lower() == "true"
@@ -147,11 +152,15 @@ def receive_response(
     """One Receive answer: streams, then CommandState Done with the exit code, or Running."""
     streams = []
     for name, data in (("stdout", stdout), ("stderr", stderr)):
-        text = base64.b64encode(data).decode() if data else ""
-        streams.append(f'<rsp:Stream Name="{name}" CommandId="{command_id}">{text}</rsp:Stream>')
-        streams.append(
-            f'<rsp:Stream Name="{name}" CommandId="{command_id}" End="true"></rsp:Stream>'
-        )
+        if data:
+            text = base64.b64encode(data).decode()
+            streams.append(
+                f'<rsp:Stream Name="{name}" CommandId="{command_id}">{text}</rsp:Stream>'
+            )
+        if exit_code is not None:
+            streams.append(
+                f'<rsp:Stream Name="{name}" CommandId="{command_id}" End="true"></rsp:Stream>'
+            )
     if exit_code is None:
         state = f'<rsp:CommandState CommandId="{command_id}" State="{SHELL}/CommandState/Running"/>'
     else:

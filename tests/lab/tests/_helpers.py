@@ -81,3 +81,44 @@ def apply(lab: LabClient, host: str, request: Dict[str, Any]) -> Dict[str, Any]:
     assert rc == 0, err
     result: Dict[str, Any] = json.loads(out)
     return result
+
+
+# The collection's bootstrap as docs/dev/target-protocol.md ("Transport") spells it.
+BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
+
+
+def run_stdin(
+    lab: LabClient,
+    host: str,
+    stdin: bytes,
+    *,
+    command: str = BOOTSTRAP,
+    chunks: int = 1,
+    receive_first: bool = False,
+) -> Tuple[int, str, str]:
+    """Run ``command`` (encoded) with ``stdin`` sent in ``chunks`` WS-Man Sends, the last with
+    End="true", as ansible-core's winrm plugin sends in_data; ``receive_first`` asks for output
+    once before the input is complete."""
+    s = session(lab, host)
+    proto = s.protocol
+    shell = proto.open_shell(codepage=65001)
+    try:
+        line = [*PREFIX, encode(command)]
+        cid = proto.run_command(shell, "PowerShell", line, console_mode_stdin=False)
+        step = max(1, -(-len(stdin) // chunks))
+        parts = [stdin[i : i + step] for i in range(0, len(stdin), step)] or [b""]
+        early = None
+        for i, part in enumerate(parts):
+            proto.send_command_input(shell, cid, part, end=i == len(parts) - 1)
+            if receive_first and early is None:
+                early = proto.get_command_output_raw(shell, cid)
+                assert early[3] is False, "the bootstrap answered before its stdin was closed"
+        out, err, rc = proto.get_command_output(shell, cid)
+        proto.cleanup_command(shell, cid)
+    finally:
+        proto.close_shell(shell)
+    return rc, out.decode(), err.decode()
+
+
+def stdin_script(op: str, request: Dict[str, Any]) -> bytes:
+    return (protocol_script(op, request) + "\n").encode()

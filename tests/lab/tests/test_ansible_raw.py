@@ -98,3 +98,69 @@ def test_raw_on_ansible_core(lab: LabClient, core: str, tmp_path: Path) -> None:
     # A wrong password (401) is UNREACHABLE, as on Windows.
     assert stats["locked"]["unreachable"] == 1
     assert lab.records("good")["round_trips"] == before + 2
+
+
+COLLECTION_PLAYBOOK = """
+- hosts: good
+  gather_facts: false
+  tasks:
+    - name: read_state, the largest request
+      winhardening.smb.win_smb_signing_facts:
+        audit_window: 520w
+        max_audit_peers: 1000
+        probe: false
+      register: facts
+    - name: apply
+      winhardening.smb.win_smb_signing:
+        client_require: "{{ not facts.ansible_facts.smb_signing.settings.client_require.value }}"
+        allow_weakening: true
+        probe: false
+      register: enforced
+    - name: what came back
+      ansible.builtin.assert:
+        that:
+          - facts.ansible_facts.smb_signing.computer_name == 'GOOD'
+          - enforced is changed
+"""
+
+
+@pytest.mark.parametrize("core", sorted(VENVS))
+def test_the_collection_scripts_go_on_stdin_on_ansible_core(
+    lab: LabClient, core: str, tmp_path: Path
+) -> None:
+    """The collection's own transport (the bootstrap on the command line, the script on stdin)
+    through each ansible-core's real winrm plugin: 2.18 encodes the bootstrap itself, 2.19 and
+    2.21 take the line."""
+    venv, pin = VENVS[core]
+    playbook_bin = venv / "bin" / "ansible-playbook"
+    if not playbook_bin.exists():
+        pytest.skip(f"no venv for ansible-core {core} at {venv} ({pin})")
+    (tmp_path / "play.yml").write_text(COLLECTION_PLAYBOOK)
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+    }
+    before = lab.records("good")
+    proc = subprocess.run(
+        [str(playbook_bin), "-i", str(lab.inventory), str(tmp_path / "play.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    stats = recap(proc.stdout)
+    assert stats.get("good", {}).get("failed") == 0, f"{proc.stdout}\n{proc.stderr}"
+    after = lab.records("good")
+    scripts = after["scripts"][len(before["scripts"]) :]
+    assert [s["op"] for s in scripts] == ["read_state", "read_state", "apply"]
+    for record in scripts:
+        assert record["rc"] == 0, record
+        assert record["transport"] == "stdin", record
+        assert record["command_line_chars"] < 2000, record
+    # One WinRS Command per script: the stdin rides the same command.
+    assert after["round_trips"] - before["round_trips"] == 3

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
+import requests
 from winrm.exceptions import InvalidCredentialsError
 
 from lab.client import LabClient
 from lab.lifecycle import running_lab
-from lab.tests._helpers import PREFIX, encode, protocol_script, read_state, run_script, session
+from lab.tests._helpers import (
+    BOOTSTRAP,
+    PREFIX,
+    encode,
+    protocol_script,
+    read_state,
+    run_script,
+    run_stdin,
+    session,
+    stdin_script,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -166,3 +178,69 @@ def test_command_line_over_cmd_exe_limit_fails(demo_lab: LabClient) -> None:
     assert out == ""
     assert "The command line is too long." in err
     assert demo_lab.records("ms2022")["scripts"][-1]["command_line_chars"] > 8191
+
+
+# -- the collection's transport: the bootstrap on the command line, the script on stdin ----------
+
+
+def test_bootstrap_with_the_script_on_stdin_answers_in_one_round_trip(demo_lab: LabClient) -> None:
+    before = demo_lab.records("web01")
+    data = stdin_script("read_state", {"events_since": None, "max_peers": 1000})
+    rc, out, err = run_stdin(demo_lab, "web01", data, chunks=3, receive_first=True)
+    assert rc == 0, err
+    assert json.loads(out)["computer_name"] == "WEB01"
+    after = demo_lab.records("web01")
+    assert after["round_trips"] == before["round_trips"] + 1
+    assert after["wsman"]["Send"] == before["wsman"].get("Send", 0) + 3
+    record = after["scripts"][-1]
+    assert (record["op"], record["transport"], record["stdin_bytes"]) == (
+        "read_state",
+        "stdin",
+        len(data),
+    )
+    assert record["command_line_chars"] < 2000
+
+
+def test_stdin_line_endings_do_not_matter(demo_lab: LabClient) -> None:
+    data = stdin_script("read_state", {"events_since": None, "max_peers": 5})
+    rc, out, err = run_stdin(demo_lab, "web01", data.replace(b"\n", b"\r\n"))
+    assert rc == 0, err
+    assert json.loads(out)["op"] == "read_state"
+
+
+@pytest.mark.parametrize(
+    ("command", "stdin", "reason"),
+    [
+        # Anything but a protocol script on the bootstrap's stdin.
+        (BOOTSTRAP, b"Write-Output hi\n", "not a protocol script"),
+        (BOOTSTRAP, b"", "no script on stdin"),
+        (BOOTSTRAP, "# winhardening.smb:read_state:2\n\x85".encode(), "control characters"),
+        (BOOTSTRAP, b"# winhardening.smb:read_state:2\n\xff\n", "not UTF-8"),
+        (BOOTSTRAP, b"# winhardening.smb:read_state:1\n", "unknown op or version"),
+        # A bootstrap that differs in one character is not the bootstrap.
+        (BOOTSTRAP.replace("`n", "`r`n"), None, "not a script the lab knows"),
+        ("$input|iex", None, "not a script the lab knows"),
+    ],
+)
+def test_the_bootstrap_and_its_stdin_are_recognised_exactly(
+    demo_lab: LabClient, command: str, stdin: Any, reason: str
+) -> None:
+    data = stdin if stdin is not None else stdin_script("read_state", {"events_since": None})
+    rc, out, err = run_stdin(demo_lab, "web01", data, command=command)
+    assert rc == 1
+    assert out == ""
+    assert "does not understand" in err or "without a script" in err
+    assert reason in demo_lab.records("web01")["scripts"][-1]["reason"]
+
+
+def test_drop_after_write_on_stdin_drops_the_answer_not_the_write(demo_lab: LabClient) -> None:
+    demo_lab.fault("ms2019", "drop_after_write", once=True)
+    data = stdin_script("apply", {"server": {"RequireSecuritySignature": True}})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        run_stdin(demo_lab, "ms2019", data)
+    assert demo_lab.records("ms2019")["writes"]
+    assert demo_lab.records("ms2019")["faults"][-1] == {
+        "fault": "drop_after_write",
+        "where": "command",
+    }
+    assert read_state(demo_lab, "ms2019")["server_config"]["RequireSecuritySignature"] is True

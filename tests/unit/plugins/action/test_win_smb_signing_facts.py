@@ -22,7 +22,9 @@ def test_one_round_trip_and_facts(wire: Any) -> None:
     assert result.get("failed") is not True, result
     assert result["changed"] is False
     assert host.ops == ["read_state"]
-    assert host.exec_kwargs == [{"in_data": None, "sudoable": False}]
+    # The script goes on stdin, behind the bootstrap on the command line.
+    assert [kw["sudoable"] for kw in host.exec_kwargs] == [False]
+    assert host.exec_kwargs[0]["in_data"].startswith(b"# winhardening.smb:read_state:")
     assert host.calls[0][1] == {"events_since": None, "max_peers": 50}
     facts = result["ansible_facts"]["smb_signing"]
     assert facts["computer_name"] == "MS2019"

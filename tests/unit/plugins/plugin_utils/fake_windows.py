@@ -1,7 +1,8 @@
 """The one fake Windows for unit tests: the lab's host model behind ``exec_command``.
 
-The lab (tests/lab) reads a command line as a host would (every -EncodedCommand layer, the
-marker, the $Request line) and answers the collection's scripts from its model of one host. The
+The lab (tests/lab) reads a command line as a host would (every -EncodedCommand layer; the
+collection's bootstrap, whose script comes as ``in_data`` on stdin; the marker, the $Request
+line) and answers the collection's scripts from its model of one host. The
 unit tests use it directly, without its WS-Management server, so there is one implementation of
 the Windows side of the protocol, and every knob the lab has (`python -m lab set` keys) is a knob
 here too.
@@ -30,9 +31,19 @@ def decode_command(command: str) -> str:
     return script_reader.decode_layers(command)[0]
 
 
-def read_script(command: str) -> Tuple[str, Dict[str, Any]]:
-    """(op, request) of a command line the lab recognises as one of the collection's scripts."""
+def classify(command: str, in_data: Optional[bytes] = None) -> script_reader.Script:
+    """What the lab makes of one exec_command: the bootstrap's stdin when the command is the
+    collection's bootstrap, else the command line itself."""
     script = script_reader.read_script(command, [])
+    if isinstance(script, script_reader.Bootstrap) and in_data is not None:
+        return script_reader.read_stdin(in_data, script.layers)
+    return script
+
+
+def read_script(command: str, in_data: Optional[bytes] = None) -> Tuple[str, Dict[str, Any]]:
+    """(op, request) of a command (and its stdin) the lab recognises as one of the collection's
+    scripts."""
+    script = classify(command, in_data)
     assert isinstance(script, script_reader.ProtocolScript), script
     return script.op, script.request
 
@@ -83,7 +94,7 @@ class FakeHost:
         self, cmd: str, in_data: Optional[bytes] = None, sudoable: bool = True
     ) -> Answer:
         self.exec_kwargs.append({"in_data": in_data, "sudoable": sudoable})
-        script = script_reader.read_script(cmd, [])
+        script = classify(cmd, in_data)
         if isinstance(script, script_reader.ProtocolScript):
             self.calls.append((script.op, script.request))
             if script.op in self.override:

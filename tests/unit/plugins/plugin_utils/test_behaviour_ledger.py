@@ -7,8 +7,9 @@ the ``tokens`` cell of some ledger row. Every row must carry a status (``confirm
 ``UNCONFIRMED``, the latter saying how the collection tolerates either answer), evidence that
 cites its source, and covering tests that exist in the test tree (or an honest ``none yet``).
 
-What is scanned is exactly what goes over the wire: the marker, prologue, request line, body and
-the exit-code suffix of every script in ``_scripts.SCRIPTS``.
+What is scanned is exactly what goes over the wire: the bootstrap on the command line, and the
+marker, prologue, request line, body and exit-code suffix of every script in ``_scripts.SCRIPTS``
+on standard input.
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ def command_names(text: str) -> Set[str]:
         if node.type == "command":
             name = node.child_by_field_name("command_name")
             if name is not None:
-                names.add(src[name.start_byte : name.end_byte].decode())
+                text = src[name.start_byte : name.end_byte].decode()
+                # `&(expression)` invokes what the expression gives, which names no command.
+                if not text.startswith(("(", "$")):
+                    names.add(text)
     return names - local
 
 
@@ -189,11 +193,12 @@ EXTRACTORS = {
 
 def _script_tokens() -> List[Tuple[str, str, str]]:
     out = []
-    for script in _scripts.SCRIPTS:
-        text = shipped_body(script)
+    texts = [("bootstrap", _scripts.BOOTSTRAP)]
+    texts += [(script.op, shipped_body(script)) for script in _scripts.SCRIPTS]
+    for op, text in texts:
         for kind, extract in EXTRACTORS.items():
             for token in sorted(extract(text)):
-                out.append((script.op, kind, token))
+                out.append((op, kind, token))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import io
 import json
 import threading
 import time
@@ -52,24 +52,81 @@ def _run(answer: Any) -> _pwsh.ScriptOutput:
     return _pwsh.run_script(Conn(answer), "web01", _scripts.READ_STATE, REQUEST)
 
 
-def test_command_line_is_built_here_and_decodes_to_the_script() -> None:
+def test_the_command_line_is_the_bootstrap_and_the_script_goes_on_stdin() -> None:
     conn = Conn((0, captured_text("read_state_web01.txt").encode(), b""))
     out = _pwsh.run_script(conn, "web01", _scripts.READ_STATE, REQUEST)
     (cmd, kwargs) = conn.commands[0]
-    assert kwargs == {"in_data": None, "sudoable": False}
+    assert kwargs == {"in_data": _scripts.READ_STATE.stdin(REQUEST), "sudoable": False}
     assert cmd.startswith(
         "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
     )
-    assert decode_command(cmd) == _scripts.READ_STATE.render(REQUEST) + _scripts.EXIT_SUFFIX
+    assert decode_command(cmd) == _scripts.BOOTSTRAP
+    stdin = kwargs["in_data"].decode("utf-8")
+    assert stdin == _scripts.READ_STATE.render(REQUEST) + _scripts.EXIT_SUFFIX + "\n"
+    assert read_script(cmd, kwargs["in_data"]) == ("read_state", REQUEST)
     assert out.data["computer_name"] == "WEB01"
 
 
+# The rendered read_state command line must stay small whatever the script (issue 15).
+COMMAND_LINE_BUDGET = 2000
+LARGEST_READ = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000}
+
+
+@pytest.mark.parametrize("script", _scripts.SCRIPTS, ids=lambda s: s.op)
+@pytest.mark.parametrize(("transport", "version"), [("winrm", "2.21.5"), ("winrm", "2.18.19")])
+def test_the_command_line_stays_small_whatever_the_script(
+    monkeypatch: pytest.MonkeyPatch, script: _scripts.Script, transport: str, version: str
+) -> None:
+    monkeypatch.setattr(_pwsh, "ansible_version", version)
+    conn = Conn((0, b'{"op":"x","v":2}', b""))
+    conn.transport = transport  # type: ignore[attr-defined]
+    for body in (script.body, script.body * 20):
+        big = _scripts.Script(script.op, script.version, body)
+        request = LARGEST_READ if script.op == "read_state" else {"server": {}}
+        with pytest.raises(_pwsh.ScriptFailed):
+            _pwsh.run_script(conn, "web01", big, request)
+        cmd, kwargs = conn.commands[-1]
+        # What cmd.exe sees: the line itself, or (2.16-2.18) the line that plugin builds.
+        line = cmd if cmd.startswith("PowerShell ") else _pwsh.encode_command(cmd)
+        assert line == _pwsh.BOOTSTRAP_COMMAND
+        assert len(line) < COMMAND_LINE_BUDGET, len(line)
+        assert len(kwargs["in_data"]) > len(_scripts._minify(body))
+
+
+@pytest.mark.parametrize("script", _scripts.SCRIPTS, ids=lambda s: s.op)
+def test_what_goes_on_stdin_is_plain_ascii_lines(script: _scripts.Script) -> None:
+    """ASCII, so the console's input code page cannot change it; no control character but the
+    newline, so every line reader (.NET's, Python's splitlines in the psrp plugin) agrees."""
+    request = (
+        {"events_since": "it's \u2019now\u2019\x85\u2028\x0b", "max_peers": 1}
+        if script.op == "read_state"
+        else {"server": {"RequireSecuritySignature": True}, "sync_marker": "set"}
+    )
+    data = script.stdin(request)
+    text = data.decode("ascii")
+    assert text.endswith(_scripts.EXIT_SUFFIX + "\n")
+    assert not [c for c in text if c < " " and c != "\n"]
+    assert text.splitlines() == text.rstrip("\n").split("\n")
+
+
+def test_the_bootstrap_is_what_every_plugin_version_sends() -> None:
+    """2.16-2.18's winrm strips each line and drops blank ones before encoding: a no-op here."""
+    boot = _scripts.BOOTSTRAP
+    assert "\n".join(x.strip() for x in boot.splitlines() if x.strip()) == boot
+    assert decode_command(_pwsh.BOOTSTRAP_COMMAND) == boot
+    # psrp (2.16-2.19) recognises the line by this prefix and takes the base64 after the last
+    # space; 2.21 parses it with shlex.
+    assert _pwsh.BOOTSTRAP_COMMAND.startswith(
+        "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+    )
+    assert " " not in _pwsh.BOOTSTRAP_COMMAND.rsplit(" ", 1)[1]
+
+
 def test_a_second_encoding_layer_still_decodes() -> None:
-    """ansible-core 2.16-2.18 wrap the line in another -EncodedCommand; readers decode twice."""
+    """A reader (the lab) decodes nested -EncodedCommand layers, the bootstrap's included."""
     request = {"server": {"RequireSecuritySignature": True}}
-    inner = _pwsh.encode_command(_scripts.APPLY.render(request))
-    outer = _pwsh.POWERSHELL_PREFIX + base64.b64encode(inner.encode("utf-16-le")).decode()
-    op, request = read_script(outer)
+    outer = _pwsh.encode_command(_pwsh.BOOTSTRAP_COMMAND)
+    op, request = read_script(outer, _scripts.APPLY.stdin(request))
     assert (op, request) == ("apply", {"server": {"RequireSecuritySignature": True}})
 
 
@@ -199,21 +256,68 @@ def test_fake_host_round_trip() -> None:
         ("ssh", "2.16.19", True),
     ],
 )
-def test_winrm_before_2_19_gets_the_script_so_it_is_encoded_once(
+def test_winrm_before_2_19_gets_the_bootstrap_so_it_is_encoded_once(
     monkeypatch: pytest.MonkeyPatch, transport: str, version: str, encoded: bool
 ) -> None:
     monkeypatch.setattr(_pwsh, "ansible_version", version)
     conn = Conn((0, captured_text("read_state_web01.txt").encode(), b""))
     conn.transport = transport  # type: ignore[attr-defined]
     _pwsh.run_script(conn, "web01", _scripts.READ_STATE, REQUEST)
-    cmd = conn.commands[0][0]
-    script = _scripts.READ_STATE.render(REQUEST) + _scripts.EXIT_SUFFIX
+    cmd, kwargs = conn.commands[0]
+    assert kwargs["in_data"] == _scripts.READ_STATE.stdin(REQUEST)
     if encoded:
-        assert decode_command(cmd) == script
+        assert cmd == _pwsh.BOOTSTRAP_COMMAND
     else:
-        assert cmd == script
-        # What that plugin then builds (one layer) stays under cmd.exe's limit.
-        stripped = "\n".join(x.strip() for x in cmd.splitlines() if x.strip())
-        assert stripped == cmd.rstrip("\n")
-        once = _pwsh.POWERSHELL_PREFIX + base64.b64encode(stripped.encode("utf-16-le")).decode()
-        assert len(once) < _pwsh.CMD_LINE_LIMIT
+        assert cmd == _scripts.BOOTSTRAP
+
+
+def _plugin(name: str) -> Any:
+    from ansible.playbook.play_context import PlayContext
+    from ansible.plugins.loader import connection_loader, shell_loader
+
+    conn = connection_loader.get(name, PlayContext(), io.StringIO())
+    conn._shell = shell_loader.get("powershell")
+    conn._connected = True
+    return conn
+
+
+@pytest.mark.parametrize("script", _scripts.SCRIPTS, ids=lambda s: s.op)
+def test_the_installed_psrp_plugin_runs_the_bootstrap_with_the_script_as_input(
+    script: _scripts.Script,
+) -> None:
+    """ansible-core's own psrp plugin decodes the bootstrap line and runs it in the runspace with
+    in_data as the pipeline input (split into lines from 2.19 on): joined with newlines, as the
+    bootstrap joins $input, that input is the script again."""
+    pytest.importorskip("pypsrp")
+    conn = _plugin("psrp")
+    seen: Dict[str, Any] = {}
+
+    def run(script: str, input_data: Any = None, **kwargs: Any) -> Tuple[int, bytes, bytes]:
+        seen.update(script=script, input=input_data, **kwargs)
+        return 0, b'{"op":"x"}', b""
+
+    conn._exec_psrp_script = run
+    request = LARGEST_READ if script.op == "read_state" else {"server": {}, "sync_marker": "set"}
+    conn.exec_command(_pwsh.BOOTSTRAP_COMMAND, in_data=script.stdin(request), sudoable=False)
+    assert seen["script"] == _scripts.BOOTSTRAP
+    lines = seen["input"] if isinstance(seen["input"], list) else [seen["input"]]
+    assert "\n".join(lines).rstrip("\n") == script.render(request) + _scripts.EXIT_SUFFIX
+
+
+def test_the_installed_winrm_plugin_sends_the_line_once_and_the_script_on_stdin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conn = _plugin("winrm")
+    conn.transport = "winrm"
+    seen: Dict[str, Any] = {}
+
+    def run(command: Any, args: Any = (), from_exec: bool = False, stdin_iterator: Any = None):
+        seen["line"] = " ".join([command, *args])
+        seen["stdin"] = b"".join(chunk for chunk, _last in stdin_iterator)
+        return 0, b"", b""
+
+    monkeypatch.setattr(conn, "_winrm_exec", run)
+    data = _scripts.READ_STATE.stdin(LARGEST_READ)
+    conn.exec_command(_pwsh.command_for(conn), in_data=data, sudoable=False)
+    assert seen["line"] == _pwsh.BOOTSTRAP_COMMAND
+    assert seen["stdin"] == data
