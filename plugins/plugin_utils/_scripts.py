@@ -61,7 +61,18 @@ EXIT_SUFFIX = ";if(!$?){exit 1}"
 # comes with newlines and either way gets the script back. Its lines are already stripped and
 # none is blank, so the winrm plugin of ansible-core 2.16 to 2.18, which encodes what it is given
 # and strips each line first, sends exactly this text too.
-BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
+# Its first line refuses any language mode but FullLanguage with a message that says so: under
+# Constrained Language Mode (WDAC or AppLocker) method calls work only on core types, which
+# [ScriptBlock], RegistryKey and BitConverter are not (PowerShell's TypeResolver.cs CoreTypes),
+# so the scripts would otherwise fail with a generic error. Reading a property of
+# $ExecutionContext and throw both work in every mode that runs scripts.
+BOOTSTRAP = (
+    "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){throw "
+    '"winhardening.smb needs FullLanguage mode, but this PowerShell session runs in '
+    "$($ExecutionContext.SessionState.LanguageMode) mode (WDAC or AppLocker policy). "
+    'Nothing was read or written."}\n'
+    '&([ScriptBlock]::Create((@($input)-join"`n")))'
+)
 
 _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 'Stop'\n"
 
@@ -92,7 +103,20 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   count descending then label ({-$_.Count},'Name'), and cut to max_peers; last is the newest
 #   TimeCreated (the group's first), with its UTC offset.
 # - % and ? are ForEach-Object and Where-Object (their documented aliases), for length alone.
-_COMMON = r"""$q=@{EA=0}
+# - The first line makes the console write UTF-8 (without a byte-order mark), as ansible-core's
+#   exec wrapper does, so a non-ASCII GPO name or peer label is not mangled over SSH, where the
+#   OEM code page applies; inside try because a session without a console (psrp) may refuse.
+# - RSoP: both Group Policy channels for all six values ($all): Security Options
+#   (RSOP_RegistryValue, path under a Lanman*\Parameters key ending in the value name) and
+#   Administrative Templates / Registry.pol (RSOP_RegistryPolicySetting by value name; the caller
+#   matches the key). A DWORD's data is decoded only when value holds 4 bytes, so a null value
+#   leaves data null instead of ending the whole RSoP read.
+# - The event window: StartTime is passed as local time. Get-WinEvent formats the DateTime it
+#   gets, parses the text back as local time and converts it to UTC (GetEventCommand.cs), so a
+#   UTC-kind time (what ConvertFrom-Json returns on PowerShell 7) would shift the window by the
+#   UTC offset; ToLocalTime() of the cast is right on 5.1 (local kind already) and on 7.
+_COMMON = r"""try{[Console]::OutputEncoding=New-Object Text.UTF8Encoding}catch{}
+$q=@{EA=0}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
 $as='AuditClientDoesNotSupportSigning'
 $ac='AuditServerDoesNotSupportSigning'
@@ -116,18 +140,20 @@ $rsop=@{available=$false;error=$null;entries=@()}
 try{$r=@{Namespace='root\rsop\computer'}
 gcim RSOP_GPO @r|%{$gpo[$_.id]=@{gpo_id=$_.guidName;gpo_name=$_.name}}
 $r.Filter='precedence=1'
-$rsop.entries=@(gcim RSOP_RegistryValue @r|? path -Like '*SecuritySignature'|
+$all=$sig+$as+$ac
+$rsop.entries=@(gcim RSOP_RegistryValue @r|
+?{$_.path -like '*\Lanman*\Parameters\*' -and ($_.path -split '\\')[-1] -in $all}|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryValue';path=$_.path;data=$_.data}}
-gcim RSOP_RegistryPolicySetting @r|? valueName -In $as,$ac|
+gcim RSOP_RegistryPolicySetting @r|? valueName -In $all|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryPolicySetting';key=$_.registryKey;value_name=$_.valueName
-data=if($_.valueType -eq 4){[BitConverter]::ToInt32($_.value,0)}}})
+data=if($_.valueType -eq 4 -and $_.value.Count -ge 4){[BitConverter]::ToInt32($_.value,0)}}})
 $rsop.available=$true}catch{$rsop.error="$_"}
 $ev=$null
 if($t=$Request.events_since){$ev=@{}
 foreach($l in ('server',3021,3022),('client',31998,31999)){
 $n="Microsoft-Windows-SMB$($l[0])/Audit";$x=@();$e=$null
 if($a=[bool](Get-WinEvent -ListLog $n @q)){try{$x=@(Get-WinEvent -FilterHashtable @{LogName=$n
-Id=$l[1..2];StartTime=[datetime]$t})}catch{
+Id=$l[1..2];StartTime=([datetime]$t).ToLocalTime()})}catch{
 if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e="$_"}}}
 $g=@($x|group {"$($_.Properties[0].Value)"}|sort ({-$_.Count},'Name'))
 $ev[$l[0]]=@{available=$a;error=$e;count=$x.Count;peers_total=$g.Count

@@ -8,7 +8,7 @@ import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import yaml
 
@@ -180,7 +180,7 @@ def _host(spec: Any, where: str) -> HostModel:
                     int(g.get("data", 1)),
                     gpo_name=str(g["gpo_name"]),
                     gpo_id=str(g.get("gpo_id", "{00000000-0000-0000-0000-000000000000}")),
-                    policy=bool(g.get("policy", str(g["value"]).startswith("Audit"))),
+                    policy=_policy(g.get("policy", str(g["value"]).startswith("Audit"))),
                 )
             )
         for e in spec.get("events") or []:
@@ -265,3 +265,13 @@ def generate_hosts(count: int) -> List[Dict[str, Any]]:
 
 def generate_fleet(count: int) -> Dict[str, Any]:
     return {"name": f"scale-{count}", "shared_smbd": count > 16, "hosts": generate_hosts(count)}
+
+
+def _policy(value: Any) -> Union[bool, str]:
+    """A GPO entry's channel: false (Security Options), true (Administrative Templates, the
+    Policies key) or "parameters" (Registry.pol on the Lanman* Parameters key)."""
+    if value == "parameters":
+        return "parameters"
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"gpo policy must be true, false or 'parameters', got {value!r}")

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from lab import os_table
 from lab.os_table import CLIENT_AUDIT, SERVER_AUDIT
@@ -84,6 +84,9 @@ class HostModel:
     event_log_error: Dict[str, str] = field(default_factory=dict)
     # The AuditUnsignedClientsSince marker (REG_SZ text), None when absent.
     audit_marker: Optional[str] = None
+    # $ExecutionContext.SessionState.LanguageMode: ConstrainedLanguage models a host under WDAC
+    # or AppLocker enforcement (about_Language_Modes), where method calls on non-core types fail.
+    language_mode: str = "FullLanguage"
 
     def __post_init__(self) -> None:
         rel = os_table.release(self.os)
@@ -309,19 +312,26 @@ def rsop_target(entry: Dict[str, Any]) -> Tuple[str, str]:
         for side, key in POLICY_KEY.items():
             if str(entry["key"]).lower() == key.lower():
                 return f"{side}_policy", str(entry["value_name"])
+        # Registry.pol may name any key: Set-GPRegistryValue on Lanman*\Parameters writes the
+        # very value a Security Option writes.
+        for side, key in PARAMETERS_PATH.items():
+            if str(entry["key"]).lower() == key.lower():
+                return side, str(entry["value_name"])
     raise ModelError(f"RSoP entry does not name a LanmanServer/LanmanWorkstation value: {entry!r}")
 
 
 def rsop_entry(
-    side: str, value: str, data: int, *, gpo_name: str, gpo_id: str, policy: bool
+    side: str, value: str, data: int, *, gpo_name: str, gpo_id: str, policy: Union[bool, str]
 ) -> Dict[str, Any]:
     """An RSoP entry in the read_state form: RSOP_RegistryValue for the Security Options,
     RSOP_RegistryPolicySetting for Administrative Template values (learn.microsoft.com
-    previous-versions aa375052 and RSOP_RegistryPolicySetting)."""
+    previous-versions aa375052 and RSOP_RegistryPolicySetting). ``policy`` true puts the value
+    under the Policies key; ``"parameters"`` is a Registry.pol value on the Parameters key itself
+    (what Set-GPRegistryValue -Key on a Lanman* Parameters key writes)."""
     if policy:
         return {
             "class": "RSOP_RegistryPolicySetting",
-            "key": POLICY_KEY[side],
+            "key": PARAMETERS_PATH[side] if policy == "parameters" else POLICY_KEY[side],
             "value_name": value,
             "data": int(data),
             "gpo_id": gpo_id,

@@ -10,6 +10,7 @@ from lab import model as model_module
 from lab.clixml import error_clixml
 from lab.model import REPORTED_VALUES, HostModel, ModelError
 from lab.script_reader import (
+    BOOTSTRAP_CLM_ERROR,
     Bootstrap,
     ModuleWrapper,
     ProtocolScript,
@@ -29,7 +30,23 @@ class Outcome:
     wrote: bool = False
 
 
+# What PowerShell says when a script calls a method of a non-core type outside FullLanguage
+# (about_Language_Modes; the collection's scripts call RegistryKey.GetValue before anything else
+# that would fail).
+CLM_METHOD_ERROR = (
+    "Cannot invoke method. Method invocation is supported only on core types in this language mode."
+)
+
+
 def run(model: HostModel, script: Script) -> Outcome:
+    clm = model.language_mode != "FullLanguage"
+    if clm and (isinstance(script, Bootstrap) or getattr(script, "via_bootstrap", False)):
+        # The bootstrap's first line: a clear error, nothing read or written.
+        message = BOOTSTRAP_CLM_ERROR.format(mode=model.language_mode)
+        return _fail(message, {"op": "language_mode", "language_mode": model.language_mode})
+    if clm and isinstance(script, ProtocolScript):
+        # A script sent without the bootstrap meets the restriction at its first method call.
+        return _fail(CLM_METHOD_ERROR, {"op": script.op, "language_mode": model.language_mode})
     if isinstance(script, ProtocolScript):
         try:
             if script.op == "read_state":

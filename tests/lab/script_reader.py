@@ -34,7 +34,18 @@ _REQUEST = re.compile(
 # The collection's bootstrap (docs/dev/target-protocol.md, "Transport"), written here from the
 # protocol document, not imported: the only command line whose stdin the lab reads as a script.
 # It must match exactly, after the line stripping ansible-core 2.16-2.18's winrm plugin applies.
-BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
+BOOTSTRAP = (
+    "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){throw "
+    '"winhardening.smb needs FullLanguage mode, but this PowerShell session runs in '
+    "$($ExecutionContext.SessionState.LanguageMode) mode (WDAC or AppLocker policy). "
+    'Nothing was read or written."}\n'
+    '&([ScriptBlock]::Create((@($input)-join"`n")))'
+)
+# What the bootstrap's first line throws outside FullLanguage (docs/dev/target-protocol.md).
+BOOTSTRAP_CLM_ERROR = (
+    "winhardening.smb needs FullLanguage mode, but this PowerShell session runs in {mode} mode "
+    "(WDAC or AppLocker policy). Nothing was read or written."
+)
 _EXEC_WRAPPER_TOKENS = (
     "Ansible requires PowerShell",
     "$exec_wrapper_str",
@@ -60,6 +71,8 @@ class ProtocolScript:
     version: int
     request: Dict[str, Any]
     layers: int
+    # True when it came on the bootstrap's stdin (whose language-mode check ran first).
+    via_bootstrap: bool = False
 
 
 @dataclass
@@ -160,7 +173,10 @@ def read_stdin(data: bytes, layers: int = 0) -> Script:
         return Unknown("the bootstrap got no script on stdin", "", layers)
     if not joined.startswith("# winhardening.smb:"):
         return Unknown("the bootstrap's stdin is not a protocol script", joined, layers)
-    return _read_protocol(joined, layers)
+    script = _read_protocol(joined, layers)
+    if isinstance(script, ProtocolScript):
+        script.via_bootstrap = True
+    return script
 
 
 def _read_protocol(text: str, layers: int) -> Script:

@@ -82,6 +82,9 @@ def _bool(key: str, text: str) -> bool:
         raise ModelError(f"{key}: expected true or false, got {text!r}") from None
 
 
+LANGUAGE_MODES = ("FullLanguage", "ConstrainedLanguage", "RestrictedLanguage", "NoLanguage")
+
+
 def apply_assignment(model: HostModel, assignment: str) -> str:
     """One ``key=value`` edit of the model.
 
@@ -92,7 +95,8 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     ``deny_writes`` (comma list of side.Property); ``rsop_error`` (RSoP unreadable with this
     text, e.g. ``Access denied``; empty clears); ``event_log_error`` (``SIDE:TEXT``: the event
     query on that side's log fails with TEXT; ``SIDE:`` clears); ``audit_marker`` (an ISO 8601
-    time, or ``absent``); ``domain_role``; ``os``; ``edition``.
+    time, or ``absent``); ``language_mode`` (FullLanguage, ConstrainedLanguage,
+    RestrictedLanguage, NoLanguage); ``domain_role``; ``os``; ``edition``.
     """
     if "=" not in assignment:
         raise ModelError(f"host {model.name}: expected key=value, got {assignment!r}")
@@ -135,6 +139,10 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
             except ValueError:
                 raise ModelError(f"{key}: expected an ISO 8601 time or 'absent'") from None
             model.audit_marker = value
+    elif key == "language_mode":
+        if value not in LANGUAGE_MODES:
+            raise ModelError(f"{key}: one of {', '.join(LANGUAGE_MODES)}, got {value!r}")
+        model.language_mode = value
     elif key == "deny_writes":
         model.deny_writes = [v for v in value.split(",") if v]
     elif key == "domain_role":

@@ -84,7 +84,13 @@ def apply(lab: LabClient, host: str, request: Dict[str, Any]) -> Dict[str, Any]:
 
 
 # The collection's bootstrap as docs/dev/target-protocol.md ("Transport") spells it.
-BOOTSTRAP = '&([ScriptBlock]::Create((@($input)-join"`n")))'
+BOOTSTRAP = (
+    "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){throw "
+    '"winhardening.smb needs FullLanguage mode, but this PowerShell session runs in '
+    "$($ExecutionContext.SessionState.LanguageMode) mode (WDAC or AppLocker policy). "
+    'Nothing was read or written."}\n'
+    '&([ScriptBlock]::Create((@($input)-join"`n")))'
+)
 
 
 def run_stdin(

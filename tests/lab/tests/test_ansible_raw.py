@@ -164,3 +164,43 @@ def test_the_collection_scripts_go_on_stdin_on_ansible_core(
         assert record["command_line_chars"] < 2000, record
     # One WinRS Command per script: the stdin rides the same command.
     assert after["round_trips"] - before["round_trips"] == 3
+
+
+def test_a_constrained_language_host_fails_with_the_bootstrap_s_message(
+    lab: LabClient, tmp_path: Path
+) -> None:
+    venv = VENVS["2.21"][0]
+    (tmp_path / "play.yml").write_text(COLLECTION_PLAYBOOK)
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+    }
+    lab.set("good", "language_mode=ConstrainedLanguage")
+    try:
+        proc = subprocess.run(
+            [
+                str(venv / "bin" / "ansible-playbook"),
+                "-i",
+                str(lab.inventory),
+                str(tmp_path / "play.yml"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        lab.set("good", "language_mode=FullLanguage")
+    stats = recap(proc.stdout)
+    assert stats["good"]["failed"] == 1, proc.stdout
+    assert stats["good"]["unreachable"] == 0, proc.stdout
+    fatal = next(line for line in proc.stdout.splitlines() if line.startswith("fatal: [good]"))
+    assert "the read_state script failed: exit code 1" in fatal
+    assert "needs FullLanguage mode" in fatal
+    assert "ConstrainedLanguage" in fatal
+    assert lab.records("good")["scripts"][-1]["op"] == "language_mode"

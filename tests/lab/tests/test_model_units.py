@@ -14,7 +14,14 @@ from lab import ops
 from lab.fleet import FleetError, parse
 from lab.model import HostModel, ModelError, parse_time
 from lab.os_table import os_default, release
-from lab.script_reader import ModuleWrapper, ProtocolScript, RawCommand, Unknown, read_script
+from lab.script_reader import (
+    ModuleWrapper,
+    ProtocolScript,
+    RawCommand,
+    Unknown,
+    read_script,
+    read_stdin,
+)
 from lab.state import apply_assignment
 from lab.tests._helpers import PREFIX, encode, protocol_script
 
@@ -361,3 +368,80 @@ def test_fleet_event_time_counts_back_from_now() -> None:
     age = datetime.datetime.now(datetime.timezone.utc) - moment
     assert datetime.timedelta(days=2) - datetime.timedelta(minutes=1) < age
     assert age < datetime.timedelta(days=2, minutes=1)
+
+
+def test_a_registry_pol_gpo_on_the_parameters_key_owns_a_signing_value() -> None:
+    """Set-GPRegistryValue on Lanman*\\Parameters: an RSOP_RegistryPolicySetting whose key is
+    the Parameters key, which gpupdate re-applies like a Security Option."""
+    fleet = parse(
+        {
+            "hosts": [
+                {
+                    "name": "m1",
+                    "os": "windows_server_2022",
+                    "domain_role": 3,
+                    "gpo": [
+                        {
+                            "side": "server",
+                            "value": "RequireSecuritySignature",
+                            "data": 1,
+                            "gpo_name": "SMB signing (ADMX)",
+                            "policy": "parameters",
+                        }
+                    ],
+                }
+            ]
+        },
+        "t",
+    )
+    m = fleet.hosts[0]
+    assert m.rsop_view()["entries"] == [
+        {
+            "class": "RSOP_RegistryPolicySetting",
+            "key": "System\\CurrentControlSet\\Services\\LanManServer\\Parameters",
+            "value_name": "RequireSecuritySignature",
+            "data": 1,
+            "gpo_id": "{00000000-0000-0000-0000-000000000000}",
+            "gpo_name": "SMB signing (ADMX)",
+        }
+    ]
+    assert m.server_requires_signing
+    m.set_config("server", "RequireSecuritySignature", False)
+    assert m.policy_refresh() == ["server.RequireSecuritySignature"]
+    assert m.server_requires_signing
+    with pytest.raises(FleetError, match="gpo policy must be"):
+        parse(
+            {
+                "hosts": [
+                    {
+                        "name": "m2",
+                        "os": "windows_server_2022",
+                        "domain_role": 3,
+                        "gpo": [{"side": "server", "value": "x", "gpo_name": "g", "policy": "x"}],
+                    }
+                ]
+            },
+            "t",
+        )
+
+
+def test_knob_language_mode() -> None:
+    """Under Constrained Language Mode the bootstrap refuses with its own message; a protocol
+    script sent without it fails at its first method call, with PowerShell's generic error."""
+    m = host("windows_server_2022", 3)
+    apply_assignment(m, "language_mode=ConstrainedLanguage")
+    request = {"events_since": None, "max_peers": 5}
+    via_stdin = read_stdin((protocol_script("read_state", request) + "\n").encode())
+    assert isinstance(via_stdin, ProtocolScript)
+    assert via_stdin.via_bootstrap
+    outcome = ops.run(m, via_stdin)
+    assert outcome.rc == 1
+    assert "needs FullLanguage mode" in outcome.stderr
+    assert "ConstrainedLanguage" in outcome.stderr
+    assert not outcome.wrote
+    direct = read_script("PowerShell", [*PREFIX, encode(protocol_script("read_state", request))])
+    assert "Method invocation is supported only on core types" in ops.run(m, direct).stderr
+    with pytest.raises(ModelError, match="language_mode"):
+        apply_assignment(m, "language_mode=Whatever")
+    apply_assignment(m, "language_mode=FullLanguage")
+    assert ops.run(m, via_stdin).rc == 0

@@ -321,3 +321,55 @@ def test_the_installed_winrm_plugin_sends_the_line_once_and_the_script_on_stdin(
     conn.exec_command(_pwsh.command_for(conn), in_data=data, sudoable=False)
     assert seen["line"] == _pwsh.BOOTSTRAP_COMMAND
     assert seen["stdin"] == data
+
+
+def _registry_pol_host() -> FakeHost:
+    from lab.model import rsop_entry
+
+    host = FakeHost.demo("ms2022")
+    host.model.rsop.append(
+        rsop_entry(
+            "server",
+            "RequireSecuritySignature",
+            1,
+            gpo_name="SMB signing (ADMX)",
+            gpo_id="{11111111-2222-3333-4444-555555555555}",
+            policy="parameters",
+        )
+    )
+    host.model.policy_refresh()
+    return host
+
+
+def test_a_registry_pol_signing_value_reaches_the_answer() -> None:
+    """F-3: the script asks RSOP_RegistryPolicySetting for all six values, so a signing value
+    set through Administrative Templates (Set-GPRegistryValue on the Parameters key) is in the
+    answer; the lab models the entry."""
+    host = _registry_pol_host()
+    out = _pwsh.run_script(host, "ms2022", _scripts.READ_STATE, REQUEST)
+    entries = [e for e in out.data["rsop"]["entries"] if e["class"] == "RSOP_RegistryPolicySetting"]
+    assert {
+        "class": "RSOP_RegistryPolicySetting",
+        "key": "System\\CurrentControlSet\\Services\\LanManServer\\Parameters",
+        "value_name": "RequireSecuritySignature",
+        "data": 1,
+        "gpo_id": "{11111111-2222-3333-4444-555555555555}",
+        "gpo_name": "SMB signing (ADMX)",
+    } in entries
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: _winning_entry matches RSOP_RegistryPolicySetting only on the Policies key "
+    "(docs/dev/windows-behaviour.md, F-3)",
+)
+def test_a_registry_pol_signing_value_is_owned_by_its_gpo() -> None:
+    from unit.plugins.action.action_harness import run_action
+
+    from ansible_collections.winhardening.smb.plugins.action import win_smb_signing_facts
+
+    host = _registry_pol_host()
+    result = run_action(win_smb_signing_facts, host, {"probe": False})
+    assert result.get("failed") is not True, result
+    setting = result["ansible_facts"]["smb_signing"]["settings"]["server_require"]
+    assert setting["owner"] == "gpo", setting

@@ -45,6 +45,8 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     "New-ItemProperty": (MGMT + "new-itemproperty", {"Path", "Name", "Value", "PropertyType"}),
     "Remove-ItemProperty": (MGMT + "remove-itemproperty", {"Path", "Name"}),
     "ForEach-Object": (CORE + "foreach-object", {"Process"}),
+    # The console's output encoding: New-Object Text.UTF8Encoding (TypeName, by position).
+    "New-Object": (UTIL + "new-object", {"TypeName"}),
     "Where-Object": (CORE + "where-object", {"Property", "Like", "In", "FilterScript"}),
     "Get-SmbServerConfiguration": (SMB + "get-smbserverconfiguration", set()),
     "Get-SmbClientConfiguration": (SMB + "get-smbclientconfiguration", set()),
@@ -86,6 +88,7 @@ ALLOWED_TYPES = {
     "int": "https://learn.microsoft.com/dotnet/api/system.int32",
     "BitConverter": "https://learn.microsoft.com/dotnet/api/system.bitconverter",
     "DateTime": "https://learn.microsoft.com/dotnet/api/system.datetime.utcnow",
+    "Console": "https://learn.microsoft.com/dotnet/api/system.console.outputencoding",
 }
 # Methods invoked on objects: RegistryKey (what Get-Item returns for a registry key), DateTime,
 # BitConverter.
@@ -94,6 +97,7 @@ ALLOWED_METHODS = {
     "GetValueKind": "https://learn.microsoft.com/dotnet/api/microsoft.win32.registrykey.getvaluekind",
     "ToString": "https://learn.microsoft.com/dotnet/api/system.datetime.tostring",
     "ToUniversalTime": "https://learn.microsoft.com/dotnet/api/system.datetime.touniversaltime",
+    "ToLocalTime": "https://learn.microsoft.com/dotnet/api/system.datetime.tolocaltime",
     "ToInt32": "https://learn.microsoft.com/dotnet/api/system.bitconverter.toint32",
 }
 
@@ -348,3 +352,69 @@ def test_the_q_splat_is_error_action_silently_continue() -> None:
     definition = next(ln for ln in _scripts._COMMON.splitlines() if ln.startswith("$q="))
     assert definition == "$q=@{EA=0}"
     assert PARAMETER_ALIASES["EA"] in SPLATS["q"]
+
+
+def _rsop_part() -> str:
+    body = _scripts.READ_STATE.body
+    return body[body.index("try{$r=@{Namespace='root\\rsop\\computer'}") : body.index("$ev=$null")]
+
+
+def test_read_state_asks_both_rsop_channels_for_all_six_values() -> None:
+    """F-3: Security Options (RSOP_RegistryValue) and Administrative Templates
+    (RSOP_RegistryPolicySetting) for every catalog value, whatever key Registry.pol names."""
+    rsop = _rsop_part()
+    assert "$all=$sig+$as+$ac" in rsop
+    names = {s.registry_value for s in SETTINGS}
+    assert len(names) == 4  # the two signing values on both sides, the two audit values
+    for name in names:
+        assert name in _scripts._COMMON
+    assert (
+        "?{$_.path -like '*\\Lanman*\\Parameters\\*' -and ($_.path -split '\\\\')[-1] -in $all}"
+        in rsop
+    )
+    assert "gcim RSOP_RegistryPolicySetting @r|? valueName -In $all|" in rsop
+    assert "-In $as,$ac" not in rsop
+
+
+def test_a_null_or_short_rsop_value_leaves_data_null() -> None:
+    """RSOP-6: ToInt32 runs only on four bytes or more, so a null value no longer ends the read."""
+    rsop = _rsop_part()
+    assert (
+        "data=if($_.valueType -eq 4 -and $_.value.Count -ge 4){[BitConverter]::ToInt32($_.value,0)}"
+        in rsop
+    )
+    assert rsop.count("ToInt32") == 1
+
+
+def test_the_event_window_start_is_passed_as_local_time() -> None:
+    """F-6: Get-WinEvent formats StartTime and re-parses it as local time; a local-kind time is
+    right on PowerShell 5.1 and 7 alike."""
+    events = _read_events_part()
+    assert "StartTime=([datetime]$t).ToLocalTime()" in events
+    assert "StartTime=[datetime]$t}" not in events
+
+
+def test_console_output_is_utf8_first() -> None:
+    first = _scripts._COMMON.splitlines()[0]
+    assert first == "try{[Console]::OutputEncoding=New-Object Text.UTF8Encoding}catch{}"
+    for op in RENDERED:
+        assert RENDERED[op].splitlines()[4] == first
+
+
+def test_the_bootstrap_checks_the_language_mode_before_any_method_call() -> None:
+    """FRM-8: in Constrained Language Mode [ScriptBlock]::Create (a non-core type) would fail
+    with a generic error; the bootstrap's first statement refuses with a clear message instead."""
+    src = _scripts.BOOTSTRAP.encode()
+    root = PARSER.parse(src).root_node
+    assert not root.has_error
+    first, rest = _scripts.BOOTSTRAP.split("\n", 1)
+    assert first.startswith(
+        "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){throw \""
+    )
+    # No static call on the first line: the check itself only reads properties.
+    assert "::" not in first
+    assert "Nothing was read or written." in first
+    calls = [n for n in _walk(root) if n.type == "invokation_expression"]
+    assert calls
+    assert all(n.start_byte > len(first.encode()) for n in calls)
+    assert rest == '&([ScriptBlock]::Create((@($input)-join"`n")))'
