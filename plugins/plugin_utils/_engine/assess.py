@@ -268,17 +268,22 @@ def _rsop_bool(data: Any) -> Optional[bool]:
 
 
 def _winning_entry(s: Setting, entries: Iterable[RsopEntry]) -> Optional[RsopEntry]:
+    """The GPO entry that delivers this setting, through either channel: Security Options
+    (RSOP_RegistryValue, by full path) or Administrative Templates (RSOP_RegistryPolicySetting,
+    by key and value name), whose key is the Policies key or, as Set-GPRegistryValue writes
+    it, the Parameters key itself."""
     target = normalize_key(s.registry_path)
-    policy_key = normalize_key(s.policy_registry_key) if s.policy_registry_key else None
+    keys = {normalize_key(s.registry_key)}
+    if s.policy_registry_key:
+        keys.add(normalize_key(s.policy_registry_key))
     for entry in entries:
         if entry.cls == "RSOP_RegistryValue" and entry.path:
             if normalize_key(entry.path) == target:
                 return entry
         elif (
             entry.cls == "RSOP_RegistryPolicySetting"
-            and policy_key
             and entry.key
-            and normalize_key(entry.key) == policy_key
+            and normalize_key(entry.key) in keys
             and (entry.value_name or "").lower() == s.registry_value.lower()
         ):
             return entry

@@ -358,11 +358,6 @@ def test_a_registry_pol_signing_value_reaches_the_answer() -> None:
     } in entries
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: _winning_entry matches RSOP_RegistryPolicySetting only on the Policies key "
-    "(docs/dev/windows-behaviour.md, F-3)",
-)
 def test_a_registry_pol_signing_value_is_owned_by_its_gpo() -> None:
     from unit.plugins.action.action_harness import run_action
 
