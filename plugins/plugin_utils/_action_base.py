@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ._engine.errors import TaskFailed
 from ._engine.options import REQUIRED_IF, TaskOptions, parse_options
 from ._engine.read import ApplyOutcome, ProtocolError, TargetState, parse_apply, parse_read_state
-from ._pwsh import ScriptFailed, ScriptOutput, ScriptTimedOut, run_script
+from ._pwsh import ScriptFailed, ScriptOutput, ScriptTimedOut, excerpt_of, run_script
 from ._scripts import APPLY, READ_STATE, Script
 
 STATE_UNKNOWN_MSG = (
@@ -130,7 +130,7 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
         except ProtocolError as exc:
             raise TaskFailed(
                 f"{host}: the read_state answer does not follow the protocol: {exc}",
-                stdout=out.stdout[:4000],
+                stdout=excerpt_of(out.stdout, 4000),
             ) from None
 
     def _apply(self, host: str, request: Mapping[str, Any]) -> ApplyOutcome:
@@ -163,7 +163,7 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
                 f"{host}: the apply answer does not follow the protocol: {exc}. The state is "
                 "unknown; re-run the task to converge.",
                 state_unknown=True,
-                stdout=output.stdout[:4000],
+                stdout=excerpt_of(output.stdout, 4000),
             ) from None
 
 

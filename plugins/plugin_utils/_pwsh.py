@@ -29,6 +29,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.release import __version__ as ansible_version
 
+from ._engine.text import safe_text
 from ._scripts import BOOTSTRAP, Script
 
 POWERSHELL_PREFIX = (
@@ -115,10 +116,11 @@ class ScriptOutput:
 
 
 def excerpt_of(text: Optional[str], limit: int = EXCERPT_CHARS) -> str:
-    """The start of ``text`` on one line, cut at ``limit`` characters."""
+    """The start of ``text`` on one line, cut at ``limit`` characters, made safe for a terminal
+    (a host's output: controls and bidi marks escaped, surrogates replaced)."""
     if not text:
         return ""
-    flat = " ".join(text.split())
+    flat = safe_text(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

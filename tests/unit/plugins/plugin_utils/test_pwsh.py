@@ -368,3 +368,15 @@ def test_a_registry_pol_signing_value_is_owned_by_its_gpo() -> None:
     assert result.get("failed") is not True, result
     setting = result["ansible_facts"]["smb_signing"]["settings"]["server_require"]
     assert setting["owner"] == "gpo", setting
+
+
+def test_a_failure_message_never_carries_a_hosts_raw_control_text() -> None:
+    with pytest.raises(_pwsh.ScriptFailed) as info:
+        _run((1, b"", "\x1b[2J\x1b[31mAccess denied \u202eexe.txt".encode() + b"\xff\xfe"))
+    message = info.value.message
+    assert "\x1b" not in message
+    assert "\u202e" not in message
+    assert "\\x1b[2J" in message
+    assert "\\u202e" in message
+    message.encode("utf-8")  # no lone surrogate from the undecodable bytes
+    info.value.result()["stderr"].encode("utf-8")
