@@ -65,9 +65,16 @@ typecheck: bootstrap
 sanity: bootstrap
 	@echo "== ansible-test sanity"; scripts/sanity.sh
 
-# Unit tests: the plugins and module_utils in-process, the repository's files, the lab's model.
+# Unit tests: the plugins and module_utils in-process, the repository's files, the lab's model;
+# then the plugins' unit tests again on every other ansible-core minor that meta/runtime.yml
+# claims (tests/integration/test_core_matrix.py checks this list against the claim).
+UNIT_CORES := 2.19 2.20
 unit: bootstrap
 	@echo "== pytest (unit)"; $(BIN)/pytest $(PYTEST_ARGS) tests/unit
+	@for core in $(UNIT_CORES); do \
+		echo "== pytest (unit, plugins, ansible-core $$core)"; \
+		.venv-core$$core/bin/python -m pytest $(PYTEST_ARGS) tests/unit/plugins || exit 1; \
+	done
 
 # End-to-end: the lab's own tests, then the collection against the lab (ansible-playbook,
 # molecule, the built tarball) and the repository checks that run tools.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ansible-test sanity on each ansible-core whose Python is present here: 2.21 on the main venv's
-# Python (3.12 or 3.13) and 2.19 on Python 3.11 (.venv-core2.19), when bootstrap could make it.
+# ansible-test sanity on every ansible-core minor that meta/runtime.yml claims: 2.21 on the main
+# venv's Python (3.12 or 3.13), 2.20 on the same Python (.venv-core2.20) and 2.19 on Python 3.11
+# where there is one (.venv-core2.19). A claimed minor without its venv fails the run.
 #
 # What is checked is what ships: the tarball `ansible-galaxy collection build` makes (so
 # build_ignore applies), unpacked under build/sanity/ansible_collections/<namespace>/<name> as
@@ -66,7 +67,8 @@ run_sanity() {
   local venv=$root/$1 python core
   shift
   if [[ ! -x $venv/bin/ansible-test ]]; then
-    echo "sanity: skipped ${venv#"$root"/} (not created: bootstrap found no Python for it)"
+    echo "sanity: ${venv#"$root"/} is missing: run scripts/bootstrap.sh" >&2
+    failed+=("${venv#"$root"/} (missing)")
     return 0
   fi
   python=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -87,6 +89,7 @@ run_sanity() {
 PIP_NOISE='^(Collecting |  Downloading |  Using cached |WARNING: Location |Installing collected |Successfully installed |Looking in |Processing |Requirement already |Using cached pip|     [^ ])'
 failed=()
 run_sanity .venv "$@"
+run_sanity .venv-core2.20 "$@"
 run_sanity .venv-core2.19 "$@"
 ((ran > 0)) || { echo "sanity: no ansible-core venv found; run scripts/bootstrap.sh" >&2; exit 1; }
 if ((${#failed[@]})); then

@@ -101,11 +101,13 @@ def ansible_env(
     collections_path: Iterable[Path] = (),
     keep_log: bool = True,
     extra_env: Optional[Mapping[str, str]] = None,
+    bin_dir: Path = BIN,
 ) -> Dict[str, str]:
+    """``bin_dir``: the venv whose Ansible runs (another ansible-core release's venv)."""
     env = dict(os.environ)
     paths = [REPO / ".collections", *collections_path]
     env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         PYTHONPATH=str(REPO / "tests"),
         ANSIBLE_COLLECTIONS_PATH=os.pathsep.join(str(p) for p in paths),
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
@@ -114,7 +116,7 @@ def ansible_env(
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_RETRY_FILES_ENABLED="0",
         ANSIBLE_LOCAL_TEMP=str(workdir / ".ansible-tmp"),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_PYTHON_INTERPRETER=str(bin_dir / "python") if bin_dir != BIN else sys.executable,
     )
     if keep_log:
         # Ansible's own log file, so a test can read what it logged (secrets, for one).
@@ -173,10 +175,12 @@ def run_playbook(
     extra_env: Optional[Mapping[str, str]] = None,
     keep_log: bool = True,
     timeout: float = RUN_TIMEOUT_S,
+    bin_dir: Path = BIN,
 ) -> Run:
     """Run a playbook file or a collection playbook (FQCN) from ``workdir`` (a temporary
     directory when None). ``limit``: a pattern, or a list of names (passed in a file).
-    ``report_dir``: sets smb_signing_report_dir, and ``Run.report()`` reads the report."""
+    ``report_dir``: sets smb_signing_report_dir, and ``Run.report()`` reads the report.
+    ``bin_dir``: the venv whose ansible-playbook runs (another ansible-core release's)."""
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="smb-playbook-") as tmp:
             return run_playbook(
@@ -194,9 +198,10 @@ def run_playbook(
                 extra_env=extra_env,
                 keep_log=keep_log,
                 timeout=timeout,
+                bin_dir=bin_dir,
             )
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
+    cmd = [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(playbook)]
     cmd += _limit_args(limit, workdir)
     variables = dict(extra_vars or {})
     if report_dir is not None:
@@ -209,7 +214,11 @@ def run_playbook(
         cmd.append("--diff")
     cmd += list(args)
     env = ansible_env(
-        workdir, collections_path=collections_path, keep_log=keep_log, extra_env=extra_env
+        workdir,
+        collections_path=collections_path,
+        keep_log=keep_log,
+        extra_env=extra_env,
+        bin_dir=bin_dir,
     )
     run = _run(cmd, workdir, env, timeout)
     run.report_dir = report_dir
