@@ -116,7 +116,7 @@ options:
   previous_report:
     description:
       - The JSON file of a previous report. The report gains C(changes_since) (and a file
-        C(<basename>_changes.csv), a section of the HTML page, and C(summary.changes_since)):
+        C(<basename>_changes.csv), a section of the HTML page, and C(summary.changes_since)) -
         hosts new, gone, newly noncompliant and newly compliant; status, value, owner and wire
         changes; unsigned peers new in the audit logs.
       - A value change is C(this collection) when the runs in between (read from the run
@@ -126,7 +126,7 @@ options:
   history:
     description:
       - Append one line for this run to the run history C(smb_signing_history.jsonl) in
-        O(dest): its id, time, mode, and per host each setting it wrote as [before, written].
+        O(dest) - its id, time, mode, and per host each setting it wrote as [before, written].
     type: bool
     default: true
 notes:

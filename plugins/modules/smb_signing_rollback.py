@@ -18,7 +18,7 @@ description:
     check-mode run, of an audit run, and of older versions that do not record their writes, and
     a rollback that turns a setting off unless O(allow_weakening=true).
   - O(step=report) reads each host's registered result and writes the rollback report (JSON,
-    CSV, HTML): per host and setting C(restored), C(already at its value before),
+    CSV, HTML) - per host and setting C(restored), C(already at its value before),
     C(changed since; left alone), C(failed), C(unreachable), C(not in the inventory) or
     C(not in this play). It appends the rollback's writes to the run history of O(dest), so
     that a later report's C(changes_since) counts them as this collection's.
@@ -123,7 +123,10 @@ not_in_inventory:
   type: list
   elements: str
 summary:
-  description: With O(step=report), the lists C(restored), C(left_alone), C(already_restored) (host:setting), C(failed_hosts), C(unreachable_hosts), C(not_in_inventory), C(not_in_play), C(nothing_to_undo).
+  description: >-
+    With O(step=report), the lists C(restored), C(left_alone), C(already_restored)
+    (host:setting), C(failed_hosts), C(unreachable_hosts), C(not_in_inventory), C(not_in_play)
+    and C(nothing_to_undo).
   returned: step is report
   type: dict
 problems:

@@ -278,6 +278,7 @@ def _plugin(name: str) -> Any:
     conn = connection_loader.get(name, PlayContext(), io.StringIO())
     conn._shell = shell_loader.get("powershell")
     conn._connected = True
+    conn._psrp_host = "test"  # the psrp plugin of 2.19 and 2.20 logs it
     return conn
 
 
