@@ -5,6 +5,7 @@ One place computes every ratio, so the printed figures and docs/performance.md c
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, List, Optional
 
 Row = List[str]
@@ -215,6 +216,240 @@ def probe_rows(probe: Optional[Dict[str, Any]]) -> List[Row]:
 
 
 PROBE_HEADER: Row = ["", "ours", "nmap", "nmap / ours"]
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:+.1f}%"
+
+
+def scale_rows(scale: Dict[str, Any]) -> List[Row]:
+    """The fleet audit against the floor at each size, with the cost per host."""
+    rows: List[Row] = []
+    for row in scale["rows"]:
+        floor, audit = row["raw_floor"], row["audit_playbook"]
+
+        def wall(entry: Dict[str, Any]) -> str:
+            return f"{entry['wall_s']:.1f} s" + ("" if entry["ok"] else " (FAILED hosts)")
+
+        rows.append(
+            [
+                f"{row['hosts']:,}",
+                str(row["forks"]),
+                wall(floor),
+                f"{floor['ms_per_host']:.1f}",
+                wall(audit),
+                f"{audit['ms_per_host']:.1f}",
+                f"{audit['x_floor']:.2f}x",
+                f"{audit['over_floor_ms_per_host']:.1f}",
+                f"{floor['ansible_cpu_s']:.1f} / {audit['ansible_cpu_s']:.1f}",
+                f"{floor['lab_cpu_s']:.1f} / {audit['lab_cpu_s']:.1f}",
+                f"{floor['peak_rss_mb']:.0f} / {audit['peak_rss_mb']:.0f}",
+            ]
+        )
+    return rows
+
+
+SCALE_HEADER: Row = [
+    "hosts",
+    "forks",
+    "floor (raw)",
+    "floor ms/host",
+    "audit playbook",
+    "audit ms/host",
+    "x floor",
+    "audit over floor, ms/host",
+    "Ansible CPU s (floor / audit)",
+    "lab CPU s (floor / audit)",
+    "controller peak RSS MB (floor / audit)",
+]
+
+
+def scale_verdicts(scale: Dict[str, Any]) -> List[str]:
+    """One line per target, with the measured numbers; a target whose sizes were not run says
+    so."""
+    v = scale.get("verdicts") or {}
+    t = scale["targets"]
+    lines = []
+    x = v.get("x_floor")
+    if x is None:
+        lines.append(
+            f"Audit at {t['x_floor_at_hosts']:,} hosts within {t['x_floor']}x the floor: "
+            "not measured (that size was not run)."
+        )
+    else:
+        lines.append(
+            f"Audit at {x['hosts']:,} hosts: {x['value']:.2f}x the floor "
+            f"(target <= {x['target']}x): {_met(x['met'])}."
+        )
+    g = v.get("per_host_growth")
+    if g is None:
+        lines.append(
+            f"Per-host cost growth from 200 to {t['x_floor_at_hosts']:,} hosts: not measured "
+            "(both sizes are needed)."
+        )
+    else:
+        lines.append(
+            f"Per-host cost (wall time / hosts) from {g['from']:,} to {g['to']:,} hosts: audit "
+            f"{_pct(g['audit_playbook'])} (target <= {_pct(g['target'])}): {_met(g['met'])}; "
+            f"the floor's own: {_pct(g['raw_floor'])}."
+        )
+    return lines
+
+
+def _timed_sizes(scale: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [r for r in scale["rows"] if r["audit_playbook"].get("breakdown")]
+
+
+def _task_s(entry: Dict[str, Any], name: Optional[str] = None) -> float:
+    return sum(
+        t["seconds"] for t in entry["breakdown"].get("tasks", []) if name in (None, t["name"])
+    )
+
+
+def breakdown_rows(scale: Dict[str, Any], top: int = 4) -> List[Row]:
+    """Where the audit playbook's wall time goes at each size: start-up, each task (the slowest
+    ``top`` named, the rest summed), the gaps between tasks and the exit; the floor's below."""
+    sizes = _timed_sizes(scale)
+    names: List[str] = []
+    for row in sizes:
+        tasks = sorted(row["audit_playbook"]["breakdown"]["tasks"], key=lambda t: -t["seconds"])
+        names += [t["name"] for t in tasks[:top] if t["name"] not in names]
+    rows: List[Row] = []
+
+    def line(label: str, values: List[Optional[float]]) -> None:
+        rows.append([label, *("-" if v is None else f"{v:.2f}" for v in values)])
+
+    audits = [r["audit_playbook"] for r in sizes]
+    floors = [r["raw_floor"] for r in sizes]
+    line(
+        "start-up (before the first task)", [a["breakdown"]["before_first_task_s"] for a in audits]
+    )
+    for name in names:
+        line(_short(name), [_task_s(a, name) for a in audits])
+    line("other tasks", [_task_s(a) - sum(_task_s(a, n) for n in names) for a in audits])
+    line("between tasks (the strategy)", [a["breakdown"]["gaps_s"] for a in audits])
+    line("after the play (exit)", [a["breakdown"]["after_play_s"] for a in audits])
+    line("whole run", [a["wall_s"] for a in audits])
+    line("floor: start-up", [f["breakdown"].get("before_first_task_s") for f in floors])
+    line("floor: its one task (raw: echo ok)", [_task_s(f) for f in floors])
+    line("floor: whole run", [f["wall_s"] for f in floors])
+    return rows
+
+
+def breakdown_header(scale: Dict[str, Any]) -> Row:
+    sizes = _timed_sizes(scale)
+    return ["audit playbook, seconds", *(f"{r['hosts']:,} hosts" for r in sizes)]
+
+
+def _short(name: str) -> str:
+    return name.replace("winhardening.smb.smb_signing : ", "role: ")
+
+
+def dominant_run_once(scale: Dict[str, Any]) -> Optional[str]:
+    """The run-once task (one result) that takes longest at the biggest size, with its time at
+    each size, or None when no run-once task was timed."""
+    sizes = _timed_sizes(scale)
+    if not sizes:
+        return None
+    biggest = sizes[-1]["audit_playbook"]["breakdown"]["tasks"]
+    once = [t for t in biggest if t.get("results") == 1]
+    if not once:
+        return None
+    top = max(once, key=lambda t: t["seconds"])
+    per_size = []
+    for row in sizes:
+        match = [t for t in row["audit_playbook"]["breakdown"]["tasks"] if t["name"] == top["name"]]
+        if match:
+            per_size.append(f"{match[0]['seconds']:.2f} s at {row['hosts']:,} hosts")
+    over = sizes[-1]["audit_playbook"]["wall_s"] - sizes[-1]["raw_floor"]["wall_s"]
+    share = f"{top['seconds'] / over:.0%} of the audit's time over the floor" if over > 0 else ""
+    return f'The slowest run-once task is "{_short(top["name"])}": {", ".join(per_size)}' + (
+        f" ({share} at {sizes[-1]['hosts']:,} hosts)." if share else "."
+    )
+
+
+def report_rows(report: Dict[str, Any]) -> List[Row]:
+    t = report["timings_s"]
+    return [
+        ["build_report (rows, fleet matrix, summary)", f"{t['build_report']:.2f} s"],
+        [f"JSON ({report['sizes']['json_bytes'] / 1e6:.0f} MB)", f"{t['render_json']:.2f} s"],
+        [f"CSV ({report['sizes']['csv_bytes'] / 1e6:.0f} MB)", f"{t['render_csv']:.2f} s"],
+        [f"HTML ({report['sizes']['html_bytes'] / 1e6:.0f} MB)", f"{t['render_html']:.2f} s"],
+        ["the report: build and three renderers", f"{report['report_s']:.2f} s"],
+        [
+            f"run_payload (rows packed for set_stats, {report['sizes']['payload_bytes_per_host']} "
+            "bytes/host on these synthetic rows)",
+            f"{t['run_payload']:.2f} s",
+        ],
+        [f"merge of {report['slices']} slices: decode the payloads", f"{t['merge_decode']:.2f} s"],
+        ["merge (newest row per host, matrix and summary again)", f"{t['merge']:.2f} s"],
+        ["the merged report's three renderers", f"{t['merge_render']:.2f} s"],
+        [f"merge of {report['slices']} slices in all", f"{report['merge_total_s']:.2f} s"],
+        ["peak RSS of the process", f"{report['peak_rss_mb']:.0f} MB"],
+    ]
+
+
+REPORT_HEADER: Row = ["synthetic report", "time"]
+
+
+def report_verdicts(report: Dict[str, Any]) -> List[str]:
+    if "error" in report:
+        return [f"Report of {report['hosts']:,} hosts: not measured ({report['error'][-300:]})."]
+    target = report["target_s"]
+    equal = (
+        "the merged report's summary equals the whole report's"
+        if report["merged_equals_whole"]
+        else "the merged report's summary DIFFERS from the whole report's"
+    )
+    return [
+        f"Report of {report['hosts']:,} hosts (build_report and JSON, CSV, HTML): "
+        f"{report['report_s']:.2f} s (target <= {target:g} s): "
+        f"{_met(report['report_s'] <= target)}.",
+        f"Merge of {report['slices']} slices into one report of {report['hosts']:,} hosts "
+        f"(decode, merge, JSON, CSV, HTML): {report['merge_total_s']:.2f} s (target <= "
+        f"{target:g} s): {_met(report['merge_total_s'] <= target)}; {equal}.",
+    ]
+
+
+def probe_scale_rows(p: Dict[str, Any]) -> List[Row]:
+    if p.get("concurrency") is None:
+        return []
+    limit = p.get("open_file_limit")
+    return [
+        ["endpoints (silent)", f"{p['endpoints']:,} ({p['silent']:,})"],
+        [
+            "default concurrency (open-file limit)",
+            f"{p['concurrency']} ({limit if limit else 'unlimited'})",
+        ],
+        ["deadline per endpoint", f"{p['deadline_s']:g} s"],
+        [
+            "bound: deadline x ceil(silent / concurrency) + epsilon",
+            f"{p['deadline_s']:g} x {math.ceil(p['silent'] / p['concurrency'])} + "
+            f"{p['epsilon_s']:g} = {p['bound_s']:.1f} s",
+        ],
+        ["wall time of the module (a process of its own)", f"{p['wall_s']:.2f} s"],
+        ["wall / bound", f"{p['wall_s'] / p['bound_s']:.3f}"],
+        ["CPU of the module", f"{p['cpu_s']:.2f} s"],
+        ["peak RSS of the module", f"{p['peak_rss_mb']:.0f} MB"],
+        [
+            "results",
+            ", ".join(f"{k} {v:,}" for k, v in p["summary"].items())
+            + ("" if p["answers_as_expected"] else " (NOT as expected)"),
+        ],
+    ]
+
+
+PROBE_SCALE_HEADER: Row = ["smb_signing_probe at fleet scale", "figure"]
+
+
+def probe_scale_verdict(p: Dict[str, Any]) -> str:
+    if p.get("concurrency") is None:
+        return f"Probe of {p['endpoints']:,} endpoints: not measured ({p.get('error')})."
+    return (
+        f"Probe of {p['endpoints']:,} endpoints ({p['silent']:,} silent), concurrency "
+        f"{p['concurrency']}: {p['wall_s']:.2f} s against a bound of {p['bound_s']:.1f} s, "
+        f"peak RSS {p['peak_rss_mb']:.0f} MB: {_met(p['met'])}."
+    )
 
 
 def text_table(header: Row, rows: List[Row]) -> str:

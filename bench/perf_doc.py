@@ -9,12 +9,24 @@ from figures import (
     FLEET_HEADER,
     OVERLAP_HEADER,
     PROBE_HEADER,
+    PROBE_SCALE_HEADER,
+    REPORT_HEADER,
+    SCALE_HEADER,
     WIRE_HEADER,
+    breakdown_header,
+    breakdown_rows,
     concurrency_line,
+    dominant_run_once,
     fleet_rows,
     markdown_table,
     overlap_rows,
     probe_rows,
+    probe_scale_rows,
+    probe_scale_verdict,
+    report_rows,
+    report_verdicts,
+    scale_rows,
+    scale_verdicts,
     wire_rows,
 )
 
@@ -39,6 +51,9 @@ def render(
     when: str,
     *,
     overlap: Optional[Dict[str, Any]] = None,
+    scale: Optional[Dict[str, Any]] = None,
+    report: Optional[Dict[str, Any]] = None,
+    probe_scale: Optional[Dict[str, Any]] = None,
 ) -> str:
     parts = [
         "# Performance",
@@ -53,7 +68,7 @@ def render(
         f"**Machine:** {_machine(machine)}",
         "",
         "Raw figures: `bench/results/winrm.json`, `bench/results/fleet.json`, "
-        "`bench/results/overlap.json`, `bench/results/probe.json`.",
+        "`bench/results/overlap.json`, `bench/results/probe.json`, `bench/results/scale.json`.",
         "",
         "## WinRM round trips and bytes per host",
         "",
@@ -135,7 +150,90 @@ def render(
             markdown_table(PROBE_HEADER, rows),
             "",
         ]
+    parts += _scale_section(scale, report, probe_scale)
     return "\n".join(parts)
+
+
+def _scale_section(
+    scale: Optional[Dict[str, Any]],
+    report: Optional[Dict[str, Any]],
+    probe_scale: Optional[Dict[str, Any]],
+) -> List[str]:
+    parts = ["## At fleet scale", ""]
+    if scale is None and report is None and probe_scale is None:
+        return [*parts, "Not measured in this run.", ""]
+    parts += ["### The fleet audit against the floor", ""]
+    if scale is None:
+        parts += ["Not measured in this run.", ""]
+    else:
+        t = scale["targets"]
+        parts += [
+            f"Fleet: {scale['fleet']}, the first N hosts, forks {scale['forks']}; the floor "
+            "(`ansible.builtin.raw: echo ok`) and the `winhardening.smb.audit` playbook back to "
+            "back at each size, each `ansible-playbook` run in a process of its own, so that "
+            "its *peak RSS* is that run's largest process (`ansible-playbook` or a forked "
+            "worker). *ms/host* is the run's wall time over its hosts: the per-host cost. "
+            f"Targets: the audit at most {t['x_floor']}x the floor at "
+            f"{t['x_floor_at_hosts']:,} hosts, and its per-host cost growing by at most "
+            f"{t['per_host_growth']:.0%} from 200 to {t['x_floor_at_hosts']:,} hosts. The lab "
+            "shares the two cores with Ansible (its CPU column), as in the table above.",
+            "",
+            markdown_table(SCALE_HEADER, scale_rows(scale)),
+            "",
+            *(f"- {line}" for line in scale_verdicts(scale)),
+            "",
+        ]
+        rows = breakdown_rows(scale)
+        if rows:
+            parts += [
+                "Where the audit's time goes, from each task's start to its last host's result "
+                "(the bench's `task_seconds` callback); *between tasks* is the strategy's work "
+                "after a task's last result and before the next task starts.",
+                "",
+                markdown_table(breakdown_header(scale), rows),
+                "",
+            ]
+            once = dominant_run_once(scale)
+            if once:
+                parts += [once, ""]
+    parts += ["### The report for 10,000 hosts", ""]
+    if report is None:
+        parts += ["Not measured in this run.", ""]
+    elif "error" in report:
+        parts += [*report_verdicts(report), ""]
+    else:
+        parts += [
+            f"Synthetic facts for {report['hosts']:,} hosts (`bench/report_scale.py`: the "
+            "report tests' sample facts, varied in profile, OS, owners, SMB1, the wire, "
+            "unsigned peers, warnings, failed and unreachable hosts), then the report model's "
+            "own functions, timed one by one in one process: what the report action and "
+            f"`merge_reports` do. The merge takes {report['slices']} slices cut as AWX cuts "
+            "them (host index modulo 4), each published as a run's `set_stats` payload.",
+            "",
+            markdown_table(REPORT_HEADER, report_rows(report)),
+            "",
+            *(f"- {line}" for line in report_verdicts(report)),
+            "",
+        ]
+    parts += ["### The wire probe over 10,000 endpoints", ""]
+    if probe_scale is None:
+        parts += ["Not measured in this run.", ""]
+    else:
+        rows = probe_scale_rows(probe_scale)
+        parts += [
+            "`bench/probe_scale.py`: the probe tests' fake endpoints on one port and one "
+            "loopback address each, every fifth one silent (it accepts and never answers), "
+            "probed by the `smb_signing_probe` module run as a process of its own with its "
+            "defaults (concurrency from the open-file limit, 3 s deadline) and `max_endpoints` "
+            "raised to the count. A silent endpoint holds its slot for the whole deadline, so "
+            "silent endpoints pass in waves of *concurrency*; epsilon covers the module's "
+            "start-up, the answering endpoints and the result.",
+            "",
+        ]
+        if rows:
+            parts += [markdown_table(PROBE_SCALE_HEADER, rows), ""]
+        parts += [f"- {probe_scale_verdict(probe_scale)}", ""]
+    return parts
 
 
 def _rounds(count: int) -> str:
