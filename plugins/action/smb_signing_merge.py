@@ -10,19 +10,20 @@ report action writes them.
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Tuple
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.winhardening.smb.plugins.plugin_utils._report_drift import (
-    summary_line,
-    summary_of,
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_action import (
+    ReportActionBase,
+    changes_suffix,
+    formats_option,
+    plain,
+    timestamp,
+    utc_now,
+    write_with_changes,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge import (
     MergeError,
@@ -32,48 +33,16 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge imp
     sources_from,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_write import (
-    FORMATS,
-    WriteError,
-    changes_from_files,
-    write_report,
+    ReadError,
+    read_json,
 )
-
-ARGUMENT_SPEC: Dict[str, Any] = {
-    "sources": {"type": "list", "elements": "path"},
-    "artifacts": {"type": "dict"},
-    "dest": {"type": "path", "required": True},
-    "formats": {
-        "type": "list",
-        "elements": "str",
-        "choices": list(FORMATS),
-        "default": list(FORMATS),
-    },
-    "basename": {"type": "str", "default": "smb_signing_report"},
-    "title": {"type": "str"},
-    "group_by": {"type": "str", "choices": ["profile", "os_family"]},
-    "previous_report": {"type": "path"},
-}
-
-
-def _plain(value: Any) -> Any:
-    """A deep copy in builtin types (Ansible's variables may be lazy or tagged types)."""
-    if isinstance(value, Mapping):
-        return {to_text(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return to_text(value)
 
 
 def _load(path: str) -> object:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as exc:
-        raise MergeError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise MergeError(f"{path}: not JSON ({exc})") from None
+        return read_json(path)
+    except ReadError as exc:
+        raise MergeError(str(exc)) from None
 
 
 def _json_files(directory: str) -> List[str]:
@@ -110,22 +79,21 @@ def _read_sources(paths: List[str], written: List[str]) -> Tuple[List[Source], L
     return sources, skipped
 
 
-class ActionModule(ActionBase):  # type: ignore[misc]
-    """Runs once on the controller and needs no connection to any host."""
+class ActionModule(ReportActionBase):
+    """One fleet report from several runs' reports or published runs."""
 
-    BYPASS_HOST_LOOP = True
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
+    ARGUMENT_SPEC: ClassVar[Dict[str, Any]] = {
+        "sources": {"type": "list", "elements": "path"},
+        "artifacts": {"type": "dict"},
+        "dest": {"type": "path", "required": True},
+        "formats": formats_option(),
+        "basename": {"type": "str", "default": "smb_signing_report"},
+        "title": {"type": "str"},
+        "group_by": {"type": "str", "choices": ["profile", "os_family"]},
+        "previous_report": {"type": "path"},
+    }
 
-    def run(
-        self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None
-    ) -> Dict[str, Any]:
-        task_vars = task_vars or {}
-        result: Dict[str, Any] = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+    def _act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         if args["sources"] is None and args["artifacts"] is None:
             raise AnsibleActionFail("give sources (report files or directories) or artifacts")
 
@@ -136,41 +104,28 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         try:
             sources, skipped = _read_sources(list(args["sources"] or []), written)
             if args["artifacts"] is not None:
-                sources.extend(sources_from("", _plain(args["artifacts"])))
-            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+                sources.extend(sources_from("", plain(args["artifacts"])))
             report = merge(
                 sources,
-                now.isoformat().replace("+00:00", "Z"),
+                timestamp(utc_now()),
                 title=args["title"],
                 group_by=args["group_by"],
             )
         except MergeError as exc:
             raise AnsibleActionFail(f"cannot merge: {exc}") from None
         report["merge"]["skipped"] = skipped
-
-        try:
-            if args["previous_report"]:
-                changes = changes_from_files(report, args["previous_report"], dest)
-                report["changes_since"] = changes
-                report["summary"]["changes_since"] = summary_of(changes)
-            files = write_report(report, dest, args["formats"], basename)
-        except WriteError as exc:
-            raise AnsibleActionFail(str(exc)) from None
+        files = write_with_changes(report, args)[0]
 
         summary = report["summary"]
         coverage = {k: v for k, v in report["merge"].items() if k != "duplicates"}
         coverage["duplicate_hosts"] = [d["host"] for d in report["merge"]["duplicates"]]
-        result.update(
-            changed=False,
-            files=files,
-            summary=summary,
-            coverage=coverage,
-            stats={"smb_signing": summary, "smb_signing_merge": coverage},
-            msg="SMB signing fleet report merged: {}; {} compliant; written to {}{}".format(
-                coverage_line(report),
-                summary["compliant_hosts"],
-                dest,
-                "; " + summary_line(report["changes_since"]) if "changes_since" in report else "",
+        return {
+            "changed": False,
+            "files": files,
+            "summary": summary,
+            "coverage": coverage,
+            "stats": {"smb_signing": summary, "smb_signing_merge": coverage},
+            "msg": "SMB signing fleet report merged: {}; {} compliant; written to {}{}".format(
+                coverage_line(report), summary["compliant_hosts"], dest, changes_suffix(report)
             ),
-        )
-        return result
+        }

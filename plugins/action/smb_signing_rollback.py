@@ -10,26 +10,31 @@ plugin_utils/_rollback.py.
 
 from __future__ import annotations
 
-import datetime
-import json
+import contextlib
 import os
 from collections.abc import Mapping
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
-from ansible_collections.winhardening.smb.plugins.plugin_utils._report_drift import (
-    HISTORY_FORMAT,
-    history_line,
-    parse_history,
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_action import (
+    ReportActionBase,
+    formats_option,
+    host_vars,
+    plain,
+    timestamp,
+    utc_now,
 )
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_drift import HISTORY_FORMAT
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_write import (
+    RENDERERS,
+    ReadError,
     WriteError,
-    append_line,
+    append_entry,
     history_path,
-    write_atomically,
+    read_history,
+    read_json,
+    write_files,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._rollback import (
     RollbackError,
@@ -42,77 +47,35 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._rollback import 
     weakenings,
 )
 
-FORMATS = ("json", "csv", "html")
-
-ARGUMENT_SPEC: Dict[str, Any] = {
-    "step": {"type": "str", "choices": ["plan", "report"], "required": True},
-    "recorded": {"type": "path", "required": True},
-    "inventory_hosts": {"type": "list", "elements": "str", "default": []},
-    "allow_weakening": {"type": "bool", "default": False},
-    "not_in_inventory": {"type": "list", "elements": "str", "default": []},
-    "play_hosts": {"type": "list", "elements": "str"},
-    "outcome_var": {"type": "str", "default": "smb_signing_rollback_outcome"},
-    "dest": {"type": "path"},
-    "formats": {
-        "type": "list",
-        "elements": "str",
-        "choices": list(FORMATS),
-        "default": list(FORMATS),
-    },
-    "basename": {"type": "str", "default": "smb_signing_rollback"},
-    "history": {"type": "bool", "default": True},
-}
+_RENDERERS = {"json": RENDERERS["json"], "csv": render_csv, "html": render_html}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {to_text(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return to_text(value)
+class ActionModule(ReportActionBase):
+    """Step plan: each host's rollback option from the recorded report; step report: the
+    rollback's report from each host's registered result."""
 
+    ARGUMENT_SPEC: ClassVar[Dict[str, Any]] = {
+        "step": {"type": "str", "choices": ["plan", "report"], "required": True},
+        "recorded": {"type": "path", "required": True},
+        "inventory_hosts": {"type": "list", "elements": "str", "default": []},
+        "allow_weakening": {"type": "bool", "default": False},
+        "not_in_inventory": {"type": "list", "elements": "str", "default": []},
+        "play_hosts": {"type": "list", "elements": "str"},
+        "outcome_var": {"type": "str", "default": "smb_signing_rollback_outcome"},
+        "dest": {"type": "path"},
+        "formats": formats_option(),
+        "basename": {"type": "str", "default": "smb_signing_rollback"},
+        "history": {"type": "bool", "default": True},
+    }
 
-def _load(path: str) -> object:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except OSError as exc:
-        raise AnsibleActionFail(
-            f"smb_signing_rollback_from: cannot read {path!r} ({exc.strerror or exc})"
-        ) from None
-    except ValueError as exc:
-        raise AnsibleActionFail(
-            f"smb_signing_rollback_from: {path!r} is not JSON ({exc})"
-        ) from None
-
-
-class ActionModule(ActionBase):  # type: ignore[misc]
-    """Runs once on the controller and needs no connection to any host."""
-
-    BYPASS_HOST_LOOP = True
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(
-        self, tmp: Optional[str] = None, task_vars: Optional[Dict[str, Any]] = None
-    ) -> Dict[str, Any]:
-        task_vars = task_vars or {}
-        result: Dict[str, Any] = super().run(tmp, task_vars)
-        del tmp
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+    def _act(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
         try:
-            the_plan = plan(_load(args["recorded"]), args["recorded"])
-        except RollbackError as exc:
+            the_plan = plan(read_json(args["recorded"]), args["recorded"])
+        except (ReadError, RollbackError) as exc:
             raise AnsibleActionFail(f"smb_signing_rollback_from: {exc}") from None
         if args["step"] == "plan":
-            result.update(self._plan(the_plan, args))
-        else:
-            result.update(self._report(the_plan, args, task_vars))
-        return result
+            return self._plan(the_plan, args)
+        return self._report(the_plan, args, task_vars)
 
     def _plan(self, the_plan: Dict[str, Any], args: Mapping[str, Any]) -> Dict[str, Any]:
         inventory = set(args["inventory_hosts"])
@@ -152,20 +115,16 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         hostvars = task_vars.get("hostvars") or {}
         results: Dict[str, Optional[Mapping[str, Any]]] = {}
         for host in the_plan["hosts"]:
-            raw_get = getattr(hostvars, "raw_get", None)
-            found = raw_get(host) if callable(raw_get) else hostvars.get(host)
-            outcome = found.get(args["outcome_var"]) if isinstance(found, Mapping) else None
-            results[host] = _plain(outcome) if isinstance(outcome, Mapping) else None
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        generated = now.isoformat().replace("+00:00", "Z")
+            found = host_vars(hostvars, host)
+            outcome = found.get(args["outcome_var"]) if found is not None else None
+            results[host] = plain(outcome) if isinstance(outcome, Mapping) else None
+        now = utc_now()
+        generated = timestamp(now)
         run_id = "rollback_{}_{}".format(now.strftime("%Y%m%dT%H%M%SZ"), os.getpid())
         check_mode = bool(self._task.check_mode)
         history: List[Dict[str, Any]] = []
-        try:
-            with open(history_path(args["dest"]), encoding="utf-8") as handle:
-                history = parse_history(history_path(args["dest"]), handle)[0]
-        except OSError:
-            pass  # no history yet: no earlier rollback to recognise
+        with contextlib.suppress(OSError):  # no history yet: no earlier rollback to recognise
+            history = read_history(history_path(args["dest"]))[0]
         report = rollback_report(
             the_plan,
             results,
@@ -176,19 +135,9 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             run_id=run_id,
             check_mode=check_mode,
         )
-        renderers = {
-            "json": lambda r: json.dumps(r, indent=2) + "\n",
-            "csv": render_csv,
-            "html": render_html,
-        }
-        files: Dict[str, str] = {}
         dest = args["dest"]
         try:
-            os.makedirs(dest, exist_ok=True)
-            for fmt in dict.fromkeys(args["formats"]):
-                path = os.path.join(dest, f"{args['basename']}.{fmt}")
-                write_atomically(path, renderers[fmt](report))
-                files[fmt] = path
+            files = write_files(report, dest, args["formats"], args["basename"], _RENDERERS)
             if args["history"]:
                 entry = {
                     "format": HISTORY_FORMAT,
@@ -200,10 +149,9 @@ class ActionModule(ActionBase):  # type: ignore[misc]
                     "hosts": len(report["hosts"]),
                     "writes": history_writes(report),
                 }
-                files["history"] = history_path(dest)
-                append_line(files["history"], history_line(entry))
-        except (OSError, WriteError) as exc:
-            raise AnsibleActionFail(f"dest: cannot write the rollback report: {exc}") from None
+                files["history"] = append_entry(dest, entry)
+        except WriteError as exc:
+            raise AnsibleActionFail(str(exc)) from None
         summary = report["summary"]
         problems: List[str] = []
         for key, label in (

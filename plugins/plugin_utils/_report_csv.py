@@ -4,15 +4,16 @@
 
 FOR INTERNAL COLLECTION USE ONLY. Cells that a spreadsheet would read as a formula (leading =,
 +, -, @, tab or carriage return; OWASP "CSV Injection") get a leading apostrophe, since host and
-GPO names come from the managed hosts.
+GPO names come from the managed hosts. The rollback report (_rollback.py) writes its CSV through
+the same csv_text and csv_cell.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
-from typing import Any, List
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, List, Tuple
 
 from ._report_drift import CHANGE_COLUMNS, change_rows
 
@@ -39,7 +40,8 @@ COLUMNS = (
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def csv_cell(value: object) -> str:
+    """A CSV cell's text: empty for None, true/false for a bool, a formula defused."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -48,10 +50,17 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def render_csv(report: Mapping[str, Any]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV document: the header, then each row's cells through csv_cell."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _host_rows(report: Mapping[str, Any]) -> Iterator[Tuple[object, ...]]:
     for row in report["hosts"]:
         wire = row["wire"] or {}
         events = row["audit_events"]
@@ -59,40 +68,32 @@ def render_csv(report: Mapping[str, Any]) -> str:
         names: List[str] = [s["name"] for s in report["settings"]]
         for name in names if not row["facts_missing"] else [""]:
             data = row["settings"].get(name, {})
-            writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        row["host"],
-                        row["computer_name"],
-                        row["profile"],
-                        row["os_family"],
-                        row["status"],
-                        "; ".join(row["status_reasons"]),
-                        name,
-                        data.get("value"),
-                        data.get("expected"),
-                        data.get("compliant"),
-                        data.get("owner"),
-                        data.get("gpo"),
-                        data.get("waiver"),
-                        data.get("reason") or row["outcome"]["failure"],
-                        wire.get("signing_required"),
-                        wire.get("agrees_with_config"),
-                        event_count,
-                    )
-                ]
+            yield (
+                row["host"],
+                row["computer_name"],
+                row["profile"],
+                row["os_family"],
+                row["status"],
+                "; ".join(row["status_reasons"]),
+                name,
+                data.get("value"),
+                data.get("expected"),
+                data.get("compliant"),
+                data.get("owner"),
+                data.get("gpo"),
+                data.get("waiver"),
+                data.get("reason") or row["outcome"]["failure"],
+                wire.get("signing_required"),
+                wire.get("agrees_with_config"),
+                event_count,
             )
-    return out.getvalue()
+
+
+def render_csv(report: Mapping[str, Any]) -> str:
+    return csv_text(COLUMNS, _host_rows(report))
 
 
 def render_changes_csv(report: Mapping[str, Any]) -> str:
     """The report's "changes since" section (a previous report was given): one row per change."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CHANGE_COLUMNS)
     changes = report.get("changes_since")
-    if changes:
-        for row in change_rows(changes):
-            writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+    return csv_text(CHANGE_COLUMNS, change_rows(changes) if changes else [])

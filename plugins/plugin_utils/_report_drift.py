@@ -163,18 +163,22 @@ def _value_change(
     """One setting's change, classified; None when nothing changed and nothing was written."""
     if before is None or now is None:
         return None
-    if not writes:
-        if before == now:
-            return None
+
+    def change(by: str, runs: List[str], detail: str) -> Json:
         return {
             "host": host,
             "setting": name,
             "from": before,
             "to": now,
-            "by": BY_ELSEWHERE,
-            "runs": [],
-            "detail": "no run of this collection wrote it in between",
+            "by": by,
+            "runs": runs,
+            "detail": detail,
         }
+
+    if not writes:
+        if before == now:
+            return None
+        return change(BY_ELSEWHERE, [], "no run of this collection wrote it in between")
     chained = (
         writes[0][1] == before
         and all(a[2] == b[1] for a, b in zip(writes, writes[1:]))
@@ -185,29 +189,15 @@ def _value_change(
     if chained:
         if before == now:
             return None  # written and written back by this collection (enforce, then rollback)
-        return {
-            "host": host,
-            "setting": name,
-            "from": before,
-            "to": now,
-            "by": BY_COLLECTION,
-            "runs": runs,
-            "detail": wrote,
-        }
+        return change(BY_COLLECTION, runs, wrote)
     detail = f"{wrote}; the host holds {now} now" if before == now else wrote
-    return {
-        "host": host,
-        "setting": name,
-        "from": before,
-        "to": now,
-        "by": BY_ELSEWHERE,
-        "runs": runs,
-        "detail": (
-            f"changed elsewhere as well: {detail}"
-            if before != now
-            else f"reverted elsewhere: {detail}"
-        ),
-    }
+    return change(
+        BY_ELSEWHERE,
+        runs,
+        f"changed elsewhere as well: {detail}"
+        if before != now
+        else f"reverted elsewhere: {detail}",
+    )
 
 
 def changes_since(

@@ -111,6 +111,28 @@ class Source:
         return sorted({str(r.get("baseline") or "") for r in self.rows} - {""})
 
 
+def _new_source(
+    name: str,
+    doc: Mapping[str, Any],
+    rows: Sequence[Json],
+    *,
+    run: object,
+    group_by: object,
+    info: object,
+) -> Source:
+    """A source; its run is named after the source when the run has no id, and its time and
+    title are the document's (a report's or a published run's)."""
+    return Source(
+        name=name,
+        run=str(run or name),
+        generated_at=str(doc.get("generated_at") or ""),
+        rows=tuple(rows),
+        title=str(doc.get("title") or ""),
+        group_by=str(group_by or ""),
+        info=dict(info) if isinstance(info, Mapping) else {},
+    )
+
+
 def _from_report(name: str, doc: Mapping[str, Any]) -> Source:
     if doc.get("schema_version") != REPORT_SCHEMA_VERSION:
         raise MergeError(
@@ -122,15 +144,8 @@ def _from_report(name: str, doc: Mapping[str, Any]) -> Source:
         raise MergeError(f"{name}: the report has no host list")
     groups = _mapping(_mapping(doc.get("effective")).get("groups"))
     run = _mapping(doc.get("run"))
-    info = run.get("info")
-    return Source(
-        name=name,
-        run=str(run.get("id") or name),
-        generated_at=str(doc.get("generated_at") or ""),
-        rows=tuple(rows),
-        title=str(doc.get("title") or ""),
-        group_by=str(groups.get("group_by") or ""),
-        info=dict(info) if isinstance(info, Mapping) else {},
+    return _new_source(
+        name, doc, rows, run=run.get("id"), group_by=groups.get("group_by"), info=run.get("info")
     )
 
 
@@ -149,15 +164,13 @@ def _from_run(name: str, payload: Mapping[str, Any]) -> Source:
         rows = unpack_rows(str(payload.get("rows") or ""))
     except MergeError as exc:
         raise MergeError(f"{name}: {exc}") from None
-    info = payload.get("info")
-    return Source(
-        name=name,
-        run=str(payload.get("run") or name),
-        generated_at=str(payload.get("generated_at") or ""),
-        rows=tuple(rows),
-        title=str(payload.get("title") or ""),
-        group_by=str(payload.get("group_by") or ""),
-        info=dict(info) if isinstance(info, Mapping) else {},
+    return _new_source(
+        name,
+        payload,
+        rows,
+        run=payload.get("run"),
+        group_by=payload.get("group_by"),
+        info=payload.get("info"),
     )
 
 

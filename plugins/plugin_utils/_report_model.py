@@ -31,6 +31,23 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+class NotAReport(ValueError):
+    """A document that is no SMB signing report of this collection's schema version."""
+
+
+def as_report(doc: object, doing: str) -> Mapping[str, Any]:
+    """A report read back (a previous report, a recorded run), checked for its host list and
+    schema version; NotAReport says what is wrong ("this collection <doing> version N only")."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("hosts"), list):
+        raise NotAReport("not an SMB signing report")
+    if doc.get("schema_version") != REPORT_SCHEMA_VERSION:
+        raise NotAReport(
+            f"report schema_version {doc.get('schema_version')!r}; this collection {doing} "
+            f"version {REPORT_SCHEMA_VERSION} only"
+        )
+    return doc
+
+
 def _bool_or_none(value: object) -> Optional[bool]:
     return value if isinstance(value, bool) else None
 

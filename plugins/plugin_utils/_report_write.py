@@ -1,9 +1,10 @@
 # Copyright: contributors to winhardening.smb
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write a report's files (JSON, CSV, HTML) into a directory on the controller, atomically.
+"""Write a report's files (JSON, CSV, HTML) into a directory on the controller, atomically, and
+read the JSON files and run history a report is compared with.
 
-FOR INTERNAL COLLECTION USE ONLY. Shared by the actions smb_signing_report (one run's report)
-and smb_signing_merge (one report from several runs).
+FOR INTERNAL COLLECTION USE ONLY. Shared by the actions smb_signing_report (one run's report),
+smb_signing_merge (one report from several runs) and smb_signing_rollback (the rollback's report).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._report_csv import render_changes_csv, render_csv
 from ._report_drift import (
@@ -24,11 +25,13 @@ from ._report_drift import (
     runs_between,
 )
 from ._report_html import render_html
-from ._report_model import REPORT_SCHEMA_VERSION
+from ._report_model import NotAReport, as_report
+
+Renderers = Mapping[str, Callable[[Mapping[str, Any]], str]]
 
 FORMATS = ("json", "csv", "html")
 
-RENDERERS: Dict[str, Callable[[Mapping[str, Any]], str]] = {
+RENDERERS: Renderers = {
     "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n",
     "csv": render_csv,
     "html": render_html,
@@ -37,6 +40,28 @@ RENDERERS: Dict[str, Callable[[Mapping[str, Any]], str]] = {
 
 class WriteError(OSError):
     """A report file or its directory could not be written; the message names the path."""
+
+
+class ReadError(ValueError):
+    """A JSON file that could not be read or is not JSON; the message names the path."""
+
+
+def read_json(path: str) -> object:
+    """The JSON document in a file; ReadError says why there is none."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ReadError(f"{path}: not JSON ({exc})") from None
+
+
+def read_history(path: str) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """A run history file's entries and the problems of the lines that are no entry; OSError
+    when it cannot be read."""
+    with open(path, encoding="utf-8") as handle:
+        return parse_history(path, handle)
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -54,10 +79,15 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def write_report(
-    report: Mapping[str, Any], dest: str, formats: Sequence[str], basename: str
+def write_files(
+    report: Mapping[str, Any],
+    dest: str,
+    formats: Sequence[str],
+    basename: str,
+    renderers: Renderers = RENDERERS,
 ) -> Dict[str, str]:
-    """Each format's file in dest (created when missing); returns the paths by format."""
+    """Each format's file in dest (created when missing), rendered by ``renderers``; returns the
+    paths by format."""
     try:
         os.makedirs(dest, exist_ok=True)
     except OSError as exc:
@@ -66,10 +96,18 @@ def write_report(
     for fmt in dict.fromkeys(formats):
         path = os.path.join(dest, f"{basename}.{fmt}")
         try:
-            write_atomically(path, RENDERERS[fmt](report))
+            write_atomically(path, renderers[fmt](report))
         except OSError as exc:
             raise WriteError(f"dest: cannot write {path!r}: {exc}") from None
         files[fmt] = path
+    return files
+
+
+def write_report(
+    report: Mapping[str, Any], dest: str, formats: Sequence[str], basename: str
+) -> Dict[str, str]:
+    """The fleet report's files in dest, and its "changes since" CSV; returns the paths."""
+    files = write_files(report, dest, formats, basename)
     # The "changes since" section (a previous report was given) as a CSV of its own; a file
     # left by an earlier run with a previous report would describe other runs, so it goes.
     changes_path = os.path.join(dest, f"{basename}_changes.csv")
@@ -96,24 +134,14 @@ def append_line(path: str, line: str) -> None:
         os.close(fd)
 
 
-def read_previous(path: str) -> Dict[str, Any]:
+def read_previous(path: str) -> Mapping[str, Any]:
     """A previous report (JSON) for the "changes since" section; WriteError names the path."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except OSError as exc:
-        raise WriteError(f"previous_report: cannot read {path!r}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise WriteError(f"previous_report: {path!r} is not JSON ({exc})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("hosts"), list):
-        raise WriteError(f"previous_report: {path!r} is not an SMB signing report")
-    if doc.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise WriteError(
-            f"previous_report: {path!r} has report schema_version "
-            f"{doc.get('schema_version')!r}; this collection compares version "
-            f"{REPORT_SCHEMA_VERSION} only"
-        )
-    return doc
+        return as_report(read_json(path), "compares")
+    except ReadError as exc:
+        raise WriteError(f"previous_report: {exc}") from None
+    except NotAReport as exc:
+        raise WriteError(f"previous_report: {path}: {exc}") from None
 
 
 def history_path(directory: str) -> str:
@@ -132,8 +160,7 @@ def changes_from_files(report: Mapping[str, Any], previous_path: str, dest: str)
     ):
         path = history_path(directory)
         try:
-            with open(path, encoding="utf-8") as handle:
-                entries, problems = parse_history(path, handle)
+            entries, problems = read_history(path)
         except FileNotFoundError:
             notes.append(f"{path}: no run history there")
             continue
@@ -159,11 +186,16 @@ def changes_from_files(report: Mapping[str, Any], previous_path: str, dest: str)
     )
 
 
-def append_history(report: Mapping[str, Any], dest: str, mode: Optional[str] = None) -> str:
-    """Append this run's line to the run history of its report directory."""
+def append_entry(dest: str, entry: Mapping[str, Any]) -> str:
+    """Append one entry to the run history of a report directory; returns the file's path."""
     path = history_path(dest)
     try:
-        append_line(path, history_line(history_entry(report, mode)))
+        append_line(path, history_line(entry))
     except OSError as exc:
         raise WriteError(f"dest: cannot append to the run history {path!r}: {exc}") from None
     return path
+
+
+def append_history(report: Mapping[str, Any], dest: str, mode: Optional[str] = None) -> str:
+    """Append this run's line to the run history of its report directory."""
+    return append_entry(dest, history_entry(report, mode))

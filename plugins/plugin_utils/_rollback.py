@@ -14,13 +14,12 @@ inventory.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any, Dict, List, Optional
 
-from ._report_model import REPORT_SCHEMA_VERSION
+from ._report_csv import csv_cell, csv_text
+from ._report_model import NotAReport, as_report
 
 Json = Dict[str, Any]
 
@@ -44,13 +43,10 @@ def _mapping(value: object) -> Mapping[str, Any]:
 
 def plan(doc: object, name: str) -> Json:
     """Per host, the rollback option for win_smb_signing; refuses what it cannot undo."""
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("hosts"), list):
-        raise RollbackError(f"{name}: not an SMB signing report")
-    if doc.get("schema_version") != REPORT_SCHEMA_VERSION:
-        raise RollbackError(
-            f"{name}: report schema_version {doc.get('schema_version')!r}; this collection "
-            f"rolls back version {REPORT_SCHEMA_VERSION} only"
-        )
+    try:
+        doc = as_report(doc, "rolls back")
+    except NotAReport as exc:
+        raise RollbackError(f"{name}: {exc}") from None
     if _mapping(doc.get("run")).get("check_mode"):
         raise RollbackError(f"{name}: a check-mode run wrote nothing, so there is nothing to undo")
     rows = [r for r in doc["hosts"] if isinstance(r, Mapping) and isinstance(r.get("host"), str)]
@@ -254,15 +250,6 @@ def history_writes(report: Mapping[str, Any]) -> Json:
 COLUMNS = ("host", "host_state", "setting", "written_by_run", "before_run", "state", "detail")
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 def _flat(report: Mapping[str, Any]) -> List[List[object]]:
     rows: List[List[object]] = []
     for row in report["hosts"]:
@@ -282,12 +269,7 @@ def _flat(report: Mapping[str, Any]) -> List[List[object]]:
 
 
 def render_csv(report: Mapping[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in _flat(report):
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+    return csv_text(COLUMNS, _flat(report))
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -300,7 +282,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
     head = "".join(f"<th>{e(c)}</th>" for c in COLUMNS)
     body = "".join(
-        "<tr>{}</tr>".format("".join(f"<td>{e(_cell(v))}</td>" for v in row))
+        "<tr>{}</tr>".format("".join(f"<td>{e(csv_cell(v))}</td>" for v in row))
         for row in _flat(report)
     )
     rolled = report["rolled_back"]
