@@ -137,7 +137,7 @@ class ActionModule(SmbSigningActionBase):
             compliant=after.verdict.status == COMPLIANT,
         )
         if options.rollback:
-            restored = [c.name for c in decision.changes if after.value(c.name) == c.after]
+            restored = [c.name for c in decision.changes if shown.value(c.name) == c.after]
             out["rollback"] = {"restored": restored, "left_alone": list(decision.left_alone)}
         self._judge(
             host,

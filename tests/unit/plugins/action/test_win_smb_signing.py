@@ -361,3 +361,14 @@ def test_bad_rollback_names_the_setting(wire: Any, args: Dict[str, Any], message
     assert result["failed"] is True
     assert result["msg"].startswith(message), result["msg"]
     assert host.ops == []
+
+
+def test_rollback_in_check_mode_says_what_it_would_restore(wire: Any) -> None:
+    host = FakeHost.demo("ms2019")
+    wire(host)
+    _run(host, {"server_require": True})
+    result = _run(
+        host, {"rollback": {"server_require": BACK}, "allow_weakening": True}, check_mode=True
+    )
+    assert result["rollback"]["restored"] == ["server_require"]
+    assert host.ops[-1] == "read_state"  # nothing written
