@@ -64,6 +64,24 @@ def read_history(path: str) -> Tuple[List[Dict[str, Any]], List[str]]:
         return parse_history(path, handle)
 
 
+# The report lists the hosts that accept unsigned SMB: readable by its owner only, unless the
+# user widened an existing file or directory, which is kept.
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def _file_mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return FILE_MODE
+
+
+def make_dir(path: str) -> None:
+    """Create the report directory owner-only; an existing one keeps its mode."""
+    os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+
+
 def write_atomically(path: str, text: str) -> None:
     """Write to a temporary file in the same directory, then rename over the target."""
     directory = os.path.dirname(path)
@@ -71,7 +89,7 @@ def write_atomically(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -89,7 +107,7 @@ def write_files(
     """Each format's file in dest (created when missing), rendered by ``renderers``; returns the
     paths by format."""
     try:
-        os.makedirs(dest, exist_ok=True)
+        make_dir(dest)
     except OSError as exc:
         raise WriteError(f"dest: cannot create {dest!r}: {exc}") from None
     files: Dict[str, str] = {}
@@ -126,8 +144,8 @@ def append_line(path: str, line: str) -> None:
     """Append one line with one write (O_APPEND): the run history is append-only."""
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        make_dir(directory)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:

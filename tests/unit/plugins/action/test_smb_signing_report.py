@@ -182,3 +182,19 @@ def test_unknown_host_is_named_with_ansible_hostvars(tmp_path: Path) -> None:
     task_vars = {"hostvars": _RawOnlyHostVars({}), "ansible_play_hosts_all": ["ghost"]}
     with pytest.raises(AnsibleActionFail, match="'ghost' is not in the inventory"):
         _action({"dest": str(tmp_path)}).run(task_vars=task_vars)
+
+
+def test_report_files_are_owner_only_unless_widened(tmp_path: Path) -> None:
+    import stat
+
+    dest = tmp_path / "new"
+    result = _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
+    assert not result.get("failed"), result
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o700
+    for path in result["files"].values():
+        assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600, path
+    # A file the user widened keeps its mode when it is replaced.
+    json_file = Path(result["files"]["json"])
+    json_file.chmod(0o640)
+    _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
+    assert stat.S_IMODE(json_file.stat().st_mode) == 0o640
