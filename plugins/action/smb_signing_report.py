@@ -10,6 +10,8 @@ can be tested without a play.
 from __future__ import annotations
 
 import datetime
+import json
+import os
 import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar, Dict, List, Optional, Tuple
@@ -26,6 +28,10 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._report_action im
     timestamp,
     utc_now,
     write_with_changes,
+)
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_carry import (
+    coverage_note,
+    with_carried,
 )
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_merge import (
     MergeError,
@@ -45,6 +51,23 @@ def _run_id(given: Optional[str], now: datetime.datetime) -> str:
     if given:
         return given
     return "ctl_{}_{}".format(now.strftime("%Y%m%dT%H%M%SZ"), secrets.token_hex(3))
+
+
+def _previous(path: str) -> Optional[object]:
+    """The report in the destination, as read: None when there is none, the text when it is no
+    JSON (the carry step then names it replaced)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise AnsibleActionFail(f"dest: cannot read the report there, {path!r}: {exc}") from None
+    try:
+        found: object = json.loads(data.decode("utf-8"))
+        return found
+    except ValueError:
+        return data
 
 
 def _smb_signing_facts(holder: Any) -> Optional[Any]:
@@ -111,9 +134,18 @@ class ActionModule(ReportActionBase):
             group_by=args["group_by"],
             check_mode=bool(self._task.check_mode),
         )
+        check_mode = bool(self._task.check_mode)
         report["run"] = {"id": run_id, "info": info}
-        if self._task.check_mode:
+        if check_mode:
             report["run"]["check_mode"] = True  # the rows' written settings were only planned
+        # What the run publishes for a merge holds this run's rows only, never carried ones.
+        payload = run_payload(report, run_id, info)
+        # The destination's report (the last real run's) keeps the hosts this run did not see;
+        # a check run reads it too, but writes its own files (<basename>.check.*) beside it.
+        real = os.path.join(args["dest"], "{}.json".format(args["basename"]))
+        report = with_carried(report, _previous(real), real)
+        if check_mode:
+            args = {**args, "basename": args["basename"] + ".check"}
         files, history = write_with_changes(report, args, history=args["history"])
 
         summary = report["summary"]
@@ -129,10 +161,15 @@ class ActionModule(ReportActionBase):
             history=history,
             summary=summary,
             run_key=key,
-            stats={"smb_signing": summary, key: run_payload(report, run_id, info)},
+            stats={"smb_signing": summary, key: payload},
             warning_summary=warnings,
-            msg="SMB signing report for {} hosts ({} compliant) written to {}{}".format(
-                summary["hosts"], summary["compliant_hosts"], args["dest"], changes_suffix(report)
+            msg="SMB signing {}report for {} hosts ({} compliant) written to {}{}{}".format(
+                "check-mode " if check_mode else "",
+                summary["hosts"],
+                summary["compliant_hosts"],
+                args["dest"],
+                coverage_note(report),
+                changes_suffix(report),
             ),
         )
         return out

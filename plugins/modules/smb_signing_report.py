@@ -43,7 +43,10 @@ attributes:
   check_mode:
     support: full
     details: The report describes the hosts and changes nothing on them, so it is written
-      in check mode too.
+      in check mode too, under its own name (C(<basename>.check.json), C(.check.csv),
+      C(.check.html)), so the files of the last real run stay as they were. Each format says it
+      was a check run (C(run.check_mode) in the JSON, the C(check_mode) column of the CSV, a
+      banner on the page), and the run history records it as a run that wrote nothing.
   diff_mode:
     support: none
   platform:
@@ -54,6 +57,12 @@ options:
     description:
       - Directory on the controller to write the files into; created when missing.
       - Existing report files in it are replaced atomically.
+      - When the report already there (C(<basename>.json), same schema and baseline) lists hosts
+        this run did not see (C(--limit), a shorter O(hosts)), their latest rows are kept, each
+        marked C(carried) with the time and run of the report it came from, and C(coverage)
+        (in the JSON and the summary, a column of the CSV and a banner on the page) says which
+        hosts this run saw and which were carried, with this run's own numbers by status.
+      - A report there of another schema or baseline is replaced, and RV(msg) says so.
     type: path
     required: true
   formats:
@@ -226,6 +235,15 @@ summary:
     host_pairs:
       description: Client host x server host pairs considered.
       type: int
+    coverage:
+      description:
+        - What the report covers - C(hosts); C(this_run_hosts) and C(this_run_by_status), the
+          hosts this run saw; C(carried_hosts), the hosts carried from earlier reports (not seen
+          by this run; they count in the other numbers of the summary); C(carried_from), per
+          report they came from its C(generated_at), C(run) and number of C(hosts); and
+          C(replaced), the sentence saying a previous report of another schema or baseline was
+          replaced (else null).
+      type: dict
   sample:
     hosts: 7
     compliant_hosts: 5
@@ -254,7 +272,9 @@ warning_summary:
   elements: dict
   sample: [{"message": "skipping audit_unsigned_clients from baseline cis", "count": 412, "hosts": ["ws001", "ws002"]}]
 msg:
-  description: One line saying where the report is.
+  description: >-
+    One line saying where the report is, how many hosts this run saw and how many were carried
+    from earlier reports, and whether a previous report was replaced.
   returned: success
   type: str
 """

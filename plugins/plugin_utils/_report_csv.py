@@ -35,6 +35,14 @@ COLUMNS = (
     "wire_signing_required",
     "wire_agrees_with_config",
     "unsigned_client_events",
+    "smb1_only",
+    "cis",
+    "stig",
+    "stig_vuln_id",
+    "cce",
+    "check_mode",
+    "seen_by_this_run",
+    "row_generated_at",
 )
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -62,12 +70,16 @@ def csv_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def _host_rows(report: Mapping[str, Any]) -> Iterator[Tuple[object, ...]]:
     for row in report["hosts"]:
+        # A row carried from an earlier report (not seen by this run) keeps that report's time.
+        carried = row.get("carried") or {}
+        generated_at = carried.get("generated_at") if carried else report.get("generated_at")
         wire = row["wire"] or {}
         events = row["audit_events"]
         event_count = events["server"]["count"] if events else None
         names: List[str] = [s["name"] for s in report["settings"]]
         for name in names if not row["facts_missing"] else [""]:
             data = row["settings"].get(name, {})
+            ids = data.get("benchmarks") or {}
             yield (
                 row["host"],
                 row["computer_name"],
@@ -86,6 +98,14 @@ def _host_rows(report: Mapping[str, Any]) -> Iterator[Tuple[object, ...]]:
                 wire.get("signing_required"),
                 wire.get("agrees_with_config"),
                 event_count,
+                data.get("smb1_only"),
+                ids.get("cis"),
+                ids.get("stig"),
+                ids.get("stig_vuln_id"),
+                ids.get("cce"),
+                bool(row["outcome"].get("check_mode")),
+                not carried,
+                generated_at,
             )
 
 

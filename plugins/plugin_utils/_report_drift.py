@@ -59,7 +59,9 @@ def report_runs(report: Mapping[str, Any]) -> List[str]:
 
 def _row_writes(row: Mapping[str, Any]) -> Dict[str, Tuple[bool, bool]]:
     outcome = _mapping(row.get("outcome"))
-    if outcome.get("check_mode"):
+    if outcome.get("check_mode") or row.get("carried"):
+        # Planned only, or a row carried from an earlier report (_report_carry): its writes
+        # are that report's run's, recorded when it ran.
         return {}
     out: Dict[str, Tuple[bool, bool]] = {}
     for name, data in _mapping(outcome.get("written")).items():
@@ -211,7 +213,13 @@ def changes_since(
     """The "changes since" section: ``previous`` and ``current`` are whole reports, ``between``
     the history entries of the runs in between (``runs_between``)."""
     prev_rows = {str(r["host"]): r for r in previous.get("hosts") or [] if isinstance(r, Mapping)}
-    cur_rows = {str(r["host"]): r for r in current.get("hosts") or [] if isinstance(r, Mapping)}
+    # The hosts this run saw: a row carried from an earlier report (_report_carry) is no news,
+    # so a host this run did not see counts as gone from it.
+    cur_rows = {
+        str(r["host"]): r
+        for r in current.get("hosts") or []
+        if isinstance(r, Mapping) and not r.get("carried")
+    }
     current_run = ", ".join(report_runs(current)) or "this run"
 
     # Every write in between, then this report's own, per host and setting, oldest first.

@@ -61,6 +61,10 @@ td.warn{background:#fef3c7}
 .status{color:#fff;border-radius:4px;padding:1px 6px;white-space:nowrap}
 .small{font-size:11px;color:#4b5563}
 .legend span{margin-right:14px}
+.banner{background:#fef3c7;border:1px solid #b45309;border-radius:6px;padding:8px 12px;
+font-weight:600}
+tr.carried{opacity:.7}
+.smb1only{background:#6b7280}
 """
 
 
@@ -180,7 +184,9 @@ def _setting_cell(data: Mapping[str, Any]) -> str:
         )
     elif data["owner"]:
         badges += '<span class="small"> {}</span>'.format(_e(data["owner"]))
-    return '<td class="{}" title="{}">{}{}</td>'.format(css, _e(data["reason"]), _e(text), badges)
+    ids = _ids(data.get("benchmarks") or {})
+    title = data["reason"] + (f" [{ids}]" if ids else "")
+    return f'<td class="{css}" title="{_e(title)}">{_e(text)}{badges}</td>'
 
 
 def _wire_cell(row: Mapping[str, Any]) -> str:
@@ -232,11 +238,44 @@ def _notes_cell(row: Mapping[str, Any]) -> str:
     return "<td>{}</td>".format("<br>".join(notes))
 
 
-def _matrix(report: Mapping[str, Any]) -> str:
-    head = "".join(
-        '<th title="{}">{}</th>'.format(_e(s["display_name"]), _e(s["name"]))
-        for s in report["settings"]
+def _ids(ids: Mapping[str, Any]) -> str:
+    """A setting's benchmark ids as one line: CIS 2.3.9.2, STIG WN22-SO-000190 (V-254463), CCE."""
+    parts = []
+    if ids.get("cis"):
+        parts.append("CIS {}".format(ids["cis"]))
+    if ids.get("stig"):
+        vuln = " ({})".format(ids["stig_vuln_id"]) if ids.get("stig_vuln_id") else ""
+        parts.append("STIG {}{}".format(ids["stig"], vuln))
+    if ids.get("cce"):
+        parts.append(str(ids["cce"]))
+    return ", ".join(parts)
+
+
+def _setting_head(setting: Mapping[str, Any]) -> str:
+    """A setting's column head: its name, its CIS and CCE ids, SMB1-only when it is (the STIG
+    rule depends on the host's OS: each cell's title names it)."""
+    ids = _ids({"cis": setting.get("cis"), "cce": setting.get("cce")})
+    smb1 = setting.get("smb1_only")
+    title = setting["display_name"] + (" (affects SMB1 only)" if smb1 else "")
+    return '<th title="{}">{}{}{}</th>'.format(
+        _e(title),
+        _e(setting["name"]),
+        '<div><span class="badge smb1only">SMB1 only</span></div>' if smb1 else "",
+        f'<div class="small">{_e(ids)}</div>' if ids else "",
     )
+
+
+def _carried_note(row: Mapping[str, Any]) -> str:
+    carried = row.get("carried")
+    if not carried:
+        return ""
+    return '<div class="small">not seen by this run; from the report of {}</div>'.format(
+        _e(carried.get("generated_at") or "an earlier run")
+    )
+
+
+def _matrix(report: Mapping[str, Any]) -> str:
+    head = "".join(_setting_head(s) for s in report["settings"])
     body = []
     for row in report["hosts"]:
         if row["facts_missing"]:
@@ -245,13 +284,15 @@ def _matrix(report: Mapping[str, Any]) -> str:
             cells = "".join(_setting_cell(row["settings"][s["name"]]) for s in report["settings"])
             cells += _wire_cell(row)
         body.append(
-            "<tr><th>{}<div class=small>{}</div></th><td>{}<div class=small>{}</div></td>"
-            "<td>{}</td>{}{}</tr>".format(
+            "<tr{}><th>{}<div class=small>{}</div></th><td>{}<div class=small>{}</div></td>"
+            "<td>{}{}</td>{}{}</tr>".format(
+                ' class="carried"' if row.get("carried") else "",
                 _e(row["host"]),
                 _e(row["computer_name"]),
                 _e(row["profile"]),
                 _e(row["os_family"]),
                 _status_span(row["status"]),
+                _carried_note(row),
                 cells,
                 _notes_cell(row),
             )
@@ -373,6 +414,44 @@ def _changes(report: Mapping[str, Any]) -> str:
     )
 
 
+def _check_banner(report: Mapping[str, Any]) -> str:
+    if not (report.get("run") or {}).get("check_mode"):
+        return ""
+    return (
+        '<p class="banner">Check mode: this run wrote nothing. The values are as they were, '
+        "and the changes listed are the ones an enforce run would make.</p>"
+    )
+
+
+def _coverage(report: Mapping[str, Any]) -> str:
+    """What the report covers: this run's hosts and those carried from earlier reports."""
+    coverage = report.get("coverage") or {}
+    carried = coverage.get("carried_hosts") or []
+    parts = []
+    if carried:
+        origins = "; ".join(
+            "{} hosts from the report of {}".format(o["hosts"], o["generated_at"] or "n/a")
+            for o in coverage.get("carried_from") or []
+        )
+        this_run = coverage.get("this_run_by_status") or {}
+        parts.append(
+            '<p class="banner">Coverage: {} hosts, {} seen by this run ({} compliant, {} '
+            "non-compliant); {} not seen by this run, carried over from earlier reports "
+            "({}): {}</p>".format(
+                _e(coverage["hosts"]),
+                _e(coverage["this_run_hosts"]),
+                _e(this_run.get("compliant", 0)),
+                _e(this_run.get("noncompliant", 0)),
+                _e(len(carried)),
+                _e(origins),
+                _e(", ".join(carried)),
+            )
+        )
+    if coverage.get("replaced"):
+        parts.append('<p class="small">{}</p>'.format(_e(coverage["replaced"])))
+    return "".join(parts)
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """The complete page."""
     summary = report["summary"]
@@ -388,6 +467,8 @@ def render_html(report: Mapping[str, Any]) -> str:
                 _e(report["mode"] or "n/a"),
                 _e(report["baseline"] or "n/a"),
             ),
+            _check_banner(report),
+            _coverage(report),
             _cards(summary),
             _changes(report),
             "<h2>Hosts by status</h2>",

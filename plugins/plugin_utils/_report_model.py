@@ -52,7 +52,23 @@ def _bool_or_none(value: object) -> Optional[bool]:
     return value if isinstance(value, bool) else None
 
 
-def _setting_row(name: str, data: Mapping[str, Any]) -> Json:
+def _benchmarks(setting: catalog.Setting, data: Mapping[str, Any]) -> Json:
+    """The setting's benchmark ids as the facts give them (the STIG rule is the host's OS
+    family's); facts without them get the catalog's CIS and CCE ids and no STIG rule."""
+    given = _mapping(data.get("benchmarks"))
+    out: Json = {}
+    for key, fallback in (
+        ("cis", setting.cis),
+        ("stig", None),
+        ("stig_vuln_id", None),
+        ("cce", setting.cce),
+    ):
+        value = given.get(key, fallback) if given else fallback
+        out[key] = str(value) if value else None
+    return out
+
+
+def _setting_row(setting: catalog.Setting, data: Mapping[str, Any]) -> Json:
     gpo = _mapping(data.get("gpo"))
     return {
         "value": _bool_or_none(data.get("value")),
@@ -63,6 +79,9 @@ def _setting_row(name: str, data: Mapping[str, Any]) -> Json:
         "gpo": str(gpo["name"]) if gpo.get("name") else None,
         "reason": str(data.get("reason") or ""),
         "waiver": _waiver_label(data.get("waiver")),
+        # The two "(if ... agrees)" settings only affect SMB1 (catalog.Setting.smb1_only).
+        "smb1_only": setting.smb1_only,
+        "benchmarks": _benchmarks(setting, data),
     }
 
 
@@ -186,7 +205,7 @@ def host_row(host: str, facts: object, outcome: object, check_mode: bool = False
     data = _mapping(facts)
     settings_in = _mapping(data.get("settings"))
     settings = {
-        s.name: _setting_row(s.name, _mapping(settings_in.get(s.name))) for s in catalog.SETTINGS
+        s.name: _setting_row(s, _mapping(settings_in.get(s.name))) for s in catalog.SETTINGS
     }
     out = _mapping(outcome)
     blocked = _mapping(out.get("blocked"))
@@ -231,6 +250,8 @@ def host_row(host: str, facts: object, outcome: object, check_mode: bool = False
         },
     }
     row["flags"] = _flags(row)
+    # None: seen by this run; a carried row (_report_carry) says which report it came from.
+    row["carried"] = None
     row["status"] = _status(row, data)
     row["status_reasons"] = [str(r) for r in data.get("status_reasons") or []]
     if row["status"] in ("failed", "unreachable") and row["outcome"]["failure"]:
@@ -463,7 +484,15 @@ def report_from_rows(
         "mode": ", ".join(modes),
         "baseline": ", ".join(baselines),
         "settings": [
-            {"name": s.name, "display_name": s.display_name, "side": s.side, "kind": s.kind}
+            {
+                "name": s.name,
+                "display_name": s.display_name,
+                "side": s.side,
+                "kind": s.kind,
+                "smb1_only": s.smb1_only,
+                "cis": s.cis,
+                "cce": s.cce,
+            }
             for s in catalog.SETTINGS
         ],
         "hosts": rows,

@@ -49,7 +49,12 @@ def plan(doc: object, name: str) -> Json:
         raise RollbackError(f"{name}: {exc}") from None
     if _mapping(doc.get("run")).get("check_mode"):
         raise RollbackError(f"{name}: a check-mode run wrote nothing, so there is nothing to undo")
-    rows = [r for r in doc["hosts"] if isinstance(r, Mapping) and isinstance(r.get("host"), str)]
+    # A row carried from an earlier report (_report_carry) was written by another run.
+    rows = [
+        r
+        for r in doc["hosts"]
+        if isinstance(r, Mapping) and isinstance(r.get("host"), str) and not r.get("carried")
+    ]
     enforce = [r for r in rows if _mapping(r.get("outcome")).get("mode") == "enforce"]
     if not enforce:
         raise RollbackError(

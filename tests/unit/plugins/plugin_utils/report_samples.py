@@ -11,6 +11,17 @@ from typing import Any, Dict, Optional
 from ansible_collections.winhardening.smb.plugins.module_utils import catalog
 
 
+def _benchmarks(setting: catalog.Setting) -> Dict[str, Optional[str]]:
+    """settings.<name>.benchmarks as the facts give them, for the sample's Windows Server 2022."""
+    rule = setting.stig.get("windows_server_2022")
+    return {
+        "cis": setting.cis,
+        "stig": rule.rule_id if rule else None,
+        "stig_vuln_id": rule.v_id if rule else None,
+        "cce": setting.cce,
+    }
+
+
 def make_facts(
     name: str,
     profile: str = "member_server",
@@ -48,6 +59,7 @@ def make_facts(
             "compliant": compliant,
             "reason": f"{s.name}: want {want}, have {have}",
             "smb1_only": s.smb1_only,
+            "benchmarks": _benchmarks(s),
         }
     noncompliant = [n for n, d in settings.items() if d["compliant"] is False]
     peers = unsigned_peers or {}

@@ -8,6 +8,7 @@ import io
 from unit.plugins.plugin_utils.report_samples import ALL_ON, make_facts
 
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTING_NAMES
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_carry import with_carried
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_csv import (
     COLUMNS,
     render_csv,
@@ -61,3 +62,26 @@ def test_formula_like_cells_are_defused() -> None:
     assert "'-h" in hosts
     assert any(r["reason"] == "'+1" for r in rows)
     assert any(r["gpo"] == "'@SUM(A1)" for r in rows)
+
+
+def test_check_mode_carried_rows_and_benchmark_ids_have_columns() -> None:
+    previous = build_report([("old", make_facts("old"), None)], "2026-12-01T00:00:00Z")
+    current = build_report([("new", make_facts("new"), None)], "t2", check_mode=True)
+    rows = list(csv.DictReader(io.StringIO(render_csv(with_carried(current, previous)))))
+    new = {r["setting"]: r for r in rows if r["host"] == "new"}
+    old = {r["setting"]: r for r in rows if r["host"] == "old"}
+    assert {
+        (r["check_mode"], r["seen_by_this_run"], r["row_generated_at"]) for r in new.values()
+    } == {("true", "true", "t2")}
+    assert {
+        (r["check_mode"], r["seen_by_this_run"], r["row_generated_at"]) for r in old.values()
+    } == {("false", "false", "2026-12-01T00:00:00Z")}
+    assert sorted(n for n, r in new.items() if r["smb1_only"] == "true") == [
+        "client_enable",
+        "server_enable",
+    ]
+    assert (new["client_require"]["cis"], new["client_require"]["cce"]) == (
+        "2.3.8.1",
+        "CCE-36325-9",
+    )
+    assert new["client_require"]["stig"] == "WN22-SO-000160"

@@ -7,6 +7,7 @@ from typing import List, Optional, Tuple
 
 from unit.plugins.plugin_utils.report_samples import ALL_ON, make_facts
 
+from ansible_collections.winhardening.smb.plugins.plugin_utils._report_carry import with_carried
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_html import render_html
 from ansible_collections.winhardening.smb.plugins.plugin_utils._report_model import build_report
 
@@ -123,3 +124,22 @@ def test_status_chart_is_inline_svg_with_counts() -> None:
     assert "failed: 1" in page
     assert "non-compliant: 1" in page
     assert "compliant: 1" in page
+
+
+def test_check_banner_coverage_carried_rows_and_setting_ids() -> None:
+    previous = build_report([("old", make_facts("old"), None)], "2026-12-01T00:00:00Z")
+    report = with_carried(
+        build_report([("new", make_facts("new", values=ALL_ON), None)], "2026-12-02T00:00:00Z"),
+        {**previous, "run": {"id": HOSTILE_HOST}},
+        "r.json",
+    )
+    page = render_html(report)
+    assert "Check mode" not in page
+    assert "Coverage: 2 hosts, 1 seen by this run (1 compliant, 0 non-compliant)" in page
+    assert '<tr class="carried">' in page
+    assert "not seen by this run; from the report of 2026-12-01T00:00:00Z" in page
+    assert HOSTILE_HOST not in page
+    assert page.count("SMB1 only</span>") == 2
+    assert "CIS 2.3.8.2, CCE-36269-9" in page  # client_enable, an SMB1-only setting
+    checked = render_html({**report, "run": {"id": "c", "check_mode": True}})
+    assert '<p class="banner">Check mode: this run wrote nothing.' in checked
