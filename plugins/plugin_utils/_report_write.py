@@ -87,8 +87,10 @@ def write_atomically(path: str, text: str) -> None:
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".smb_signing_report.", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        # A lone surrogate (text that did not come through the engine's read) must not make the
+        # write fail half-way: it is written as '?'.
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8", errors="replace"))
         os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
@@ -110,14 +112,25 @@ def write_files(
         make_dir(dest)
     except OSError as exc:
         raise WriteError(f"dest: cannot create {dest!r}: {exc}") from None
+    # Every format is rendered before any file changes, so a rendering error leaves the last
+    # run's files as they were, all of them.
+    rendered = {fmt: renderers[fmt](report) for fmt in dict.fromkeys(formats)}
     files: Dict[str, str] = {}
-    for fmt in dict.fromkeys(formats):
+    failed: List[str] = []
+    for fmt, text in rendered.items():
         path = os.path.join(dest, f"{basename}.{fmt}")
         try:
-            write_atomically(path, renderers[fmt](report))
+            write_atomically(path, text)
         except OSError as exc:
-            raise WriteError(f"dest: cannot write {path!r}: {exc}") from None
+            failed.append(f"{path!r}: {exc}")
+            # The last run's file would look current beside this run's others: it goes.
+            if os.path.isfile(path):
+                os.unlink(path)
+            continue
         files[fmt] = path
+    if failed:
+        written = ", ".join(files.values()) or "none"
+        raise WriteError(f"dest: cannot write {'; '.join(failed)} (written: {written})")
     return files
 
 

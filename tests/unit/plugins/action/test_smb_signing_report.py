@@ -380,3 +380,37 @@ def test_report_files_are_owner_only_unless_widened(tmp_path: Path) -> None:
     json_file.chmod(0o640)
     _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
     assert stat.S_IMODE(json_file.stat().st_mode) == 0o640
+
+
+def test_a_format_that_cannot_be_written_is_named_and_leaves_no_stale_file(
+    tmp_path: Path,
+) -> None:
+    dest = tmp_path / "r"
+    first = _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
+    assert not first.get("failed"), first
+    # The CSV cannot be replaced this time (a directory stands in its way).
+    csv_path = Path(first["files"]["csv"])
+    csv_path.unlink()
+    csv_path.mkdir()
+    html = Path(first["files"]["html"])
+    html_before = html.stat().st_mtime_ns
+    result: Dict[str, Any] = {}
+    try:
+        result = _action({"dest": str(dest)}).run(task_vars=_task_vars(HOSTVARS))
+    except AnsibleActionFail as exc:
+        result = {"failed": True, "msg": exc.message}
+    assert result["failed"] is True
+    assert "smb_signing_report.csv" in result["msg"]
+    assert "written:" in result["msg"]
+    # The other formats are this run's, not the last run's.
+    assert html.stat().st_mtime_ns >= html_before
+
+
+def test_a_lone_surrogate_in_the_facts_does_not_break_the_files(tmp_path: Path) -> None:
+    facts = make_facts("odd", values=ALL_ON, wire_required=True)
+    facts["computer_name"] = "ODD\ud800"
+    hostvars = {"odd": {"ansible_facts": {"smb_signing": facts}}}
+    result = _action({"dest": str(tmp_path)}).run(task_vars=_task_vars(hostvars))
+    assert not result.get("failed"), result
+    for path in result["files"].values():
+        Path(path).read_text(encoding="utf-8")  # valid UTF-8 throughout

@@ -372,3 +372,23 @@ def test_rollback_in_check_mode_says_what_it_would_restore(wire: Any) -> None:
     )
     assert result["rollback"]["restored"] == ["server_require"]
     assert host.ops[-1] == "read_state"  # nothing written
+
+
+def test_a_task_timeout_during_the_write_leaves_state_unknown(wire: Any) -> None:
+    # Ansible's task timeout is a BaseException named TaskTimeoutError (2.16 to 2.21).
+    class TaskTimeoutError(BaseException):
+        pass
+
+    host = FakeHost.demo("ms2019")
+    wire(host)
+
+    def hang(request: Dict[str, Any]) -> Any:
+        raise TaskTimeoutError("timed out after 30 seconds")
+
+    host.override["apply"] = hang
+    result = _run(host, {"server_require": True})
+    assert result["failed"] is True
+    assert result["state_unknown"] is True
+    assert "the task timed out while the write script was running" in result["msg"]
+    assert result["status"] == "failed"
+    assert result["ansible_facts"]["smb_signing"]["computer_name"] == "MS2019"
