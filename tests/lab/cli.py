@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 import yaml
 
 from lab import lifecycle
+from lab.busy import Busy
 from lab.client import LabClient, LabError
 from lab.daemon import serve
 from lab.faults import FAULT_KINDS
@@ -100,6 +101,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
 
 
+def _busy_text(knobs: Any) -> str:
+    """The busy-host knobs that are on, for the status line (lab/busy.py)."""
+    if not knobs:
+        return ""
+    quiet = Busy().to_json()
+    on = [f"{k}={str(v).lower()}" for k, v in knobs.items() if v != quiet.get(k)]
+    return " busy " + ",".join(on)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "gen-fleet":
         print(yaml.safe_dump(generate_fleet(args.count), sort_keys=False), end="")
@@ -135,6 +145,7 @@ def _run(args: argparse.Namespace) -> int:
                 f"winrm {'up' if h['winrm_listening'] else 'DOWN'} smbd {h['smbd_pid']} "
                 f"require={h['server_requires_signing']} wire={h['wire_requires_signing']} "
                 f"smb1={h['smb1']} faults={','.join(h['faults']) or '-'}"
+                + _busy_text(h.get("busy"))
             )
         return 0
     if args.command == "fault":

@@ -28,3 +28,42 @@ def error_clixml(message: str) -> str:
         '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
         f"{body}</Objs>"
     )
+
+
+CLIXML_HEADER = "#< CLIXML\r\n"
+OBJS_OPEN = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+PROGRESS_ACTIVITY = "Preparing modules for first use."
+WARNING_TEXT = "The lab host is busy: this warning and the progress records come with exit code 0."
+
+
+def _progress(ref: int) -> str:
+    """One progress record as powershell.exe serializes it to a redirected stderr (the shape of
+    a real server's answer kept in pywinrm's tests, winrm/tests/test_session.py)."""
+    type_names = (
+        '<TN RefId="0"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN>'
+        if ref == 0
+        else '<TNRef RefId="0" />'
+    )
+    return (
+        f'<Obj S="progress" RefId="{ref}">{type_names}<MS><I64 N="SourceId">1</I64>'
+        f'<PR N="Record"><AV>{PROGRESS_ACTIVITY}</AV><AI>0</AI><Nil /><PI>-1</PI><PC>-1</PC>'
+        "<T>Completed</T><SR>-1</SR><SD> </SD></PR></MS></Obj>"
+    )
+
+
+def progress_records() -> str:
+    """Two progress records and one warning record (``S S="warning"``, as ConsoleHost's
+    WriteWarningLine serializes it), the inside of an ``Objs`` element."""
+    return f'{_progress(0)}{_progress(1)}<S S="warning">{_encode(WARNING_TEXT)}</S>'
+
+
+def with_progress(stderr: bytes) -> bytes:
+    """``stderr`` with the progress and warning records first, in the one CLIXML document
+    powershell.exe writes. Plain-text stderr (cmd.exe's, not PowerShell's) is left alone."""
+    text = stderr.decode("utf-8", "surrogateescape")
+    if not text:
+        return (CLIXML_HEADER + OBJS_OPEN + progress_records() + "</Objs>").encode()
+    if text.startswith(CLIXML_HEADER + "<Objs"):
+        at = text.index(">", len(CLIXML_HEADER)) + 1
+        return (text[:at] + progress_records() + text[at:]).encode("utf-8", "surrogateescape")
+    return stderr

@@ -200,6 +200,7 @@ class Lab:
                     "server_requires_signing": m.server_requires_signing,
                     "wire_requires_signing": policy_for(m).require_signing,
                     "smb1": m.smb1_enabled,
+                    "busy": m.busy.to_json() if m.busy.active else None,
                 }
             )
         return {

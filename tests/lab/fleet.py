@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import yaml
 
-from lab import os_table
+from lab import busy, os_table
 from lab.model import HostModel, ModelError, rsop_entry
 
 PROFILE_GROUPS = {
@@ -51,6 +51,7 @@ _HOST_KEYS = {
     "smb1",
     "events",
     "deny_writes",
+    *busy.KNOBS,
 }
 
 
@@ -183,6 +184,9 @@ def _host(spec: Any, where: str) -> HostModel:
                     policy=_policy(g.get("policy", str(g["value"]).startswith("Audit"))),
                 )
             )
+        for knob in busy.KNOBS:
+            if spec.get(knob) is not None:
+                busy.set_knob(model.busy, knob, spec[knob])
         for e in spec.get("events") or []:
             model.add_event(str(e["side"]), int(e["id"]), str(e["peer"]), event_time(e["time"]))
         model.policy_refresh()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from lab import os_table
+from lab.busy import Busy
 from lab.os_table import CLIENT_AUDIT, SERVER_AUDIT
 
 # Registry keys (HKLM) behind the two services and their Group Policy twins
@@ -87,8 +88,16 @@ class HostModel:
     # $ExecutionContext.SessionState.LanguageMode: ConstrainedLanguage models a host under WDAC
     # or AppLocker enforcement (about_Language_Modes), where method calls on non-core types fail.
     language_mode: str = "FullLanguage"
+    # How the host's WinRS answers a command's Receives when it is busy (lab/busy.py).
+    busy: Busy = field(default_factory=Busy)
 
     def __post_init__(self) -> None:
+        saved: Any = self.busy
+        if isinstance(saved, dict):  # from JSON: a model file or a fleet's resolved host
+            try:
+                self.busy = Busy.from_json(saved)
+            except ValueError as exc:
+                raise ModelError(f"host {self.name}: {exc}") from None
         rel = os_table.release(self.os)
         if self.domain_role not in range(6):
             raise ModelError(

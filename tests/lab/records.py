@@ -21,6 +21,10 @@ class HostRecorder:
         self.bytes_out = 0
         self.scripts: List[Dict[str, Any]] = []
         self.faults: List[Dict[str, Any]] = []
+        # One entry per Receive answered (state TimedOut, Running or Done, bytes per stream).
+        self.receives: List[Dict[str, Any]] = []
+        # One entry per command answered as a busy host (lab/busy.py): the knobs it used.
+        self.busy_commands: List[Dict[str, Any]] = []
 
     def _write(self, entry: Dict[str, Any]) -> None:
         entry = {"t": round(time.time(), 6), **entry}
@@ -45,6 +49,14 @@ class HostRecorder:
         self.scripts.append(entry)
         self._write({"kind": "script", **entry})
 
+    def receive(self, entry: Dict[str, Any]) -> None:
+        self.receives.append(entry)
+        self._write({"kind": "receive", **entry})
+
+    def busy(self, entry: Dict[str, Any]) -> None:
+        self.busy_commands.append(entry)
+        self._write({"kind": "busy", **entry})
+
     def fault(self, kind: str, where: str) -> None:
         entry = {"fault": kind, "where": where}
         self.faults.append(entry)
@@ -60,6 +72,9 @@ class HostRecorder:
             "scripts": list(self.scripts),
             "writes": [w for s in self.scripts for w in s.get("writes", [])],
             "faults": list(self.faults),
+            "receives": list(self.receives),
+            "receive_states": dict(Counter(r["state"] for r in self.receives)),
+            "busy": list(self.busy_commands),
             "file": str(self.path),
         }
 

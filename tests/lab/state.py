@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from lab import os_table
+from lab import busy, os_table
 from lab.fleet import Fleet, FleetError, address_for, choose_subnet
 from lab.model import REGISTRY_AREAS, HostModel, ModelError, parse_time
 
@@ -96,7 +96,11 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     text, e.g. ``Access denied``; empty clears); ``event_log_error`` (``SIDE:TEXT``: the event
     query on that side's log fails with TEXT; ``SIDE:`` clears); ``audit_marker`` (an ISO 8601
     time, or ``absent``); ``language_mode`` (FullLanguage, ConstrainedLanguage,
-    RestrictedLanguage, NoLanguage); ``domain_role``; ``os``; ``edition``.
+    RestrictedLanguage, NoLanguage); ``domain_role``; ``os``; ``edition``. A busy host's WinRS
+    answers (lab/busy.py): ``receive_timeouts=N`` (the first N Receives of a command get the
+    w:TimedOut fault), ``receive_running=N`` (then N answers say Running), ``output_chunks=N``
+    (stdout and stderr split across N answers), ``stderr_progress`` (CLIXML progress and a
+    warning on stderr, exit code 0), ``stdout_bom`` (stdout starts with a UTF-8 BOM).
     """
     if "=" not in assignment:
         raise ModelError(f"host {model.name}: expected key=value, got {assignment!r}")
@@ -143,6 +147,11 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
         if value not in LANGUAGE_MODES:
             raise ModelError(f"{key}: one of {', '.join(LANGUAGE_MODES)}, got {value!r}")
         model.language_mode = value
+    elif key in busy.KNOBS:
+        try:
+            busy.set_knob(model.busy, key, value)
+        except ValueError as exc:
+            raise ModelError(f"host {model.name}: {exc}") from None
     elif key == "deny_writes":
         model.deny_writes = [v for v in value.split(",") if v]
     elif key == "domain_role":

@@ -14,9 +14,9 @@ import os
 import ssl
 import uuid
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Dict, Optional, Tuple
+from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
-from lab import ops, wsman
+from lab import busy, ops, wsman
 from lab.clixml import error_clixml
 from lab.faults import REQUEST_FAULTS, Fault
 from lab.model import HostModel
@@ -45,6 +45,9 @@ class Command:
     # drop_after_write on the stdin path: the script ran at the last Send; its answer, which
     # the next Receive would carry, never comes.
     drop_receive: bool = False
+    # The Receive answers still to give (lab/busy.py), made at the first Receive after the
+    # command finished; the last one (Done) is repeated to any further Receive.
+    answers: Optional[List[busy.Answer]] = None
 
 
 @dataclass
@@ -261,16 +264,49 @@ class HostEndpoint:
         if req.action == "Receive":
             out = cmd.outcome
             if out is None:  # still reading stdin: nothing to show yet
+                self.recorder.receive(
+                    {"command_id": req.command_id, "state": "Running", "stdin_open": True}
+                )
                 return 200, wsman.receive_response(req, req.command_id or "", b"", b"", None)
             if cmd.drop_receive:
                 cmd.drop_receive = False
                 return 200, None
-            return 200, wsman.receive_response(
-                req, req.command_id or "", out.stdout.encode(), out.stderr.encode(), out.rc
-            )
+            return self._receive(req, cmd, out)
         # Signal (terminate): the command is finished on our side already.
         shell.commands.pop(req.command_id or "", None)
         return 200, wsman.empty_response(req)
+
+    def _receive(
+        self, req: wsman.Request, cmd: Command, out: ops.Outcome
+    ) -> Tuple[int, Optional[bytes]]:
+        """The next answer of a finished command: at once and Done, or as a busy host gives it
+        (timeouts, Running answers, output in parts, progress on stderr, a BOM)."""
+        knobs = self.model.busy
+        if cmd.answers is None:
+            cmd.answers = busy.plan(knobs, out.stdout.encode(), out.stderr.encode())
+            if knobs.active:
+                self.recorder.busy(
+                    {"command_id": req.command_id, "answers": len(cmd.answers), **knobs.to_json()}
+                )
+        answer = cmd.answers.pop(0) if len(cmd.answers) > 1 else cmd.answers[0]
+        entry = {
+            "command_id": req.command_id,
+            "state": answer.state,
+            "stdout_bytes": len(answer.stdout),
+            "stderr_bytes": len(answer.stderr),
+        }
+        if answer.state == "TimedOut":
+            self.recorder.receive({**entry, "operation_timeout": req.operation_timeout})
+            return 500, wsman.timed_out_fault(req)
+        if answer.stdout.startswith(busy.UTF8_BOM):
+            entry["stdout_bom"] = True
+        if answer.stderr.startswith(b"#< CLIXML"):
+            entry["stderr_clixml"] = True
+        self.recorder.receive(entry)
+        rc = out.rc if answer.state == "Done" else None
+        return 200, wsman.receive_response(
+            req, req.command_id or "", answer.stdout, answer.stderr, rc
+        )
 
     async def _command(self, req: wsman.Request, shell: Shell) -> Tuple[int, Optional[bytes]]:
         command_id = str(uuid.uuid4()).upper()

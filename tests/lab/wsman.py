@@ -55,6 +55,8 @@ class Request:
     stdin_end: bool = False
     signal_code: str = ""
     skip_cmd_shell: bool = False
+    # w:OperationTimeout, e.g. PT20S: how long the client lets a Receive wait for output.
+    operation_timeout: str = ""
 
 
 def parse(body: bytes) -> Request:
@@ -73,6 +75,9 @@ def parse(body: bytes) -> Request:
     for sel in root.findall("s:Header/w:SelectorSet/w:Selector", NS):
         if sel.get("Name") == "ShellId":
             req.shell_id = (sel.text or "").strip()
+    timeout_el = root.find("s:Header/w:OperationTimeout", NS)
+    if timeout_el is not None:
+        req.operation_timeout = (timeout_el.text or "").strip()
     body_el = root.find("s:Body", NS)
     if body_el is None:
         raise WsmanError("request lacks s:Body")
@@ -170,6 +175,23 @@ def receive_response(
         )
     body = f"<rsp:ReceiveResponse>{''.join(streams)}{state}</rsp:ReceiveResponse>"
     return _envelope("Receive", req.message_id, body, req.shell_id)
+
+
+# ERROR_WSMAN_OPERATION_TIMEDOUT (0x80338029): pywinrm protocol.py send_message turns exactly this
+# code into WinRMOperationTimeoutError, which its get_command_output and ansible-core's winrm
+# plugin retry. The reason text is a real Windows Server 2022 answer's, kept in pywinrm's tests
+# (winrm/tests/test_exceptions.py, test_wsman_fault_known_fault).
+OPERATION_TIMEDOUT = 2150858793
+TIMED_OUT_REASON = (
+    "The WS-Management service cannot complete the operation within the time specified in "
+    "OperationTimeout.  "
+)
+
+
+def timed_out_fault(req: Request) -> bytes:
+    """A Receive that found no output within OperationTimeout (MS-WSMV 3.1.4.14): s:Receiver,
+    subcode w:TimedOut, WSManFault code 2150858793; sent with HTTP 500."""
+    return fault(req.message_id, OPERATION_TIMEDOUT, TIMED_OUT_REASON, subcode="w:TimedOut")
 
 
 def empty_response(req: Request) -> bytes:
