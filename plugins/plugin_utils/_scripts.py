@@ -158,7 +158,7 @@ if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e="$_"}}}
 $g=@($x|group {"$($_.Properties[0].Value)"}|sort ({-$_.Count},'Name'))
 $ev[$l[0]]=@{available=$a;error=$e;count=$x.Count;peers_total=$g.Count
 peers=@($g|select -First $Request.max_peers|%{@{peer=$_.Name;count=$_.Count
-last=$_.Group[0].TimeCreated.ToString('o')}})}}}
+last=if($_.Group[0].TimeCreated){$_.Group[0].TimeCreated.ToString('o')}}})}}}
 @{op='read_state';v=2;computer_name=$cs.Name
 os=@{caption=$os.Caption;version=$os.Version;build=[int]$os.BuildNumber;product_type=$os.ProductType
 edition_id=$cv.EditionID;display_version=$cv.DisplayVersion}

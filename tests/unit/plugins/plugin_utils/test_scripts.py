@@ -309,7 +309,7 @@ def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
     # ... and only the sorted groups are cut to max_peers.
     assert "peers=@($g|select -First $Request.max_peers|" in events
     # Get-WinEvent returns the newest event first, so a group's first event is its last.
-    assert "last=$_.Group[0].TimeCreated.ToString('o')" in events
+    assert "last=if($_.Group[0].TimeCreated){$_.Group[0].TimeCreated.ToString('o')}" in events
     assert "max_events" not in _scripts.READ_STATE.body
 
 
