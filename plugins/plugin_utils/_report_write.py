@@ -104,10 +104,11 @@ def write_files(
     dest: str,
     formats: Sequence[str],
     basename: str,
-    renderers: Renderers = RENDERERS,
+    renderers: Optional[Renderers] = None,
 ) -> Dict[str, str]:
-    """Each format's file in dest (created when missing), rendered by ``renderers``; returns the
-    paths by format."""
+    """Each format's file in dest (created when missing), rendered by ``renderers`` (the report's
+    own by default); returns the paths by format."""
+    renderers = RENDERERS if renderers is None else renderers
     try:
         make_dir(dest)
     except OSError as exc:
