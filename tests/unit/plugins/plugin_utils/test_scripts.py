@@ -14,6 +14,7 @@ from typing import Dict, Iterator, List, Set, Tuple
 import pytest
 import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
+from unit.plugins.plugin_utils.ps_lint import ALIASES
 
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS
 from ansible_collections.winhardening.smb.plugins.plugin_utils import _pwsh, _scripts
@@ -53,20 +54,6 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     # The property parameters come through the @a splat; see test_apply_writes_only_catalog_*.
     "Set-SmbServerConfiguration": (SMB + "set-smbserverconfiguration", {"Force", "Confirm"}),
     "Set-SmbClientConfiguration": (SMB + "set-smbclientconfiguration", {"Force", "Confirm"}),
-}
-# Built-in aliases (about_Aliases; each cmdlet page's "Aliases" list; PowerShell's
-# InitialSessionState.cs, where sort is Windows-only, which the target is).
-ALIASES = {
-    "%": "ForEach-Object",
-    "?": "Where-Object",
-    "gi": "Get-Item",
-    "gp": "Get-ItemProperty",
-    "gcm": "Get-Command",
-    "select": "Select-Object",
-    "group": "Group-Object",
-    "sort": "Sort-Object",
-    # CimCmdlets registers gcim for Get-CimInstance (its CimCmdletAliasEntry table).
-    "gcim": "Get-CimInstance",
 }
 # What each splatted variable holds (@q, @r); ErrorAction is a common parameter (COMMON).
 SPLATS = {"q": {"ErrorAction"}, "r": {"Namespace", "Filter"}}
