@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.winhardening.smb.plugins.module_utils import compliance
-from ansible_collections.winhardening.smb.plugins.module_utils.catalog import setting
+from ansible_collections.winhardening.smb.plugins.module_utils.catalog import setting, settings_for
 from ansible_collections.winhardening.smb.plugins.module_utils.domain_role import (
     DOMAIN_CONTROLLER,
 )
@@ -23,7 +23,7 @@ from .errors import TaskFailed
 from .gate import AUDIT_SETTING, GATED_SETTING, GateClosed, check_gate
 from .options import TaskOptions
 
-AUDIT_SETTINGS = ("audit_unsigned_clients", "audit_unsigned_servers")
+AUDIT_SETTINGS = tuple(s.name for s in settings_for(kind="audit"))
 # Where each audit parameter comes from ("SMB signing overview", auditing section; KB5066913,
 # which back-ports server-side signing auditing to Windows Server 2012 and later).
 AUDIT_AVAILABILITY = {
