@@ -1,4 +1,9 @@
-"""The YAML Ansible inventory that points at the lab's hosts."""
+"""The YAML Ansible inventories that point at the lab's hosts: one per connection plugin.
+
+``inventory.yml`` reaches every host over ``winrm``; ``inventory-psrp.yml`` reaches the same
+hosts, with the same credentials, port and scheme, over ``psrp`` (lab/psrp_host.py). A test or
+a user picks the connection by picking the file.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,42 @@ import yaml
 
 from lab.fleet import PROFILE_GROUPS
 
+CONNECTIONS = ("winrm", "psrp")
+FILES = {"winrm": "inventory.yml", "psrp": "inventory-psrp.yml"}
 
-def build_inventory(fleet: Dict[str, Any]) -> Dict[str, Any]:
+
+def _connection_vars(fleet: Dict[str, Any], connection: str) -> Dict[str, Any]:
+    if connection == "winrm":
+        return {
+            "ansible_connection": "winrm",
+            "ansible_winrm_scheme": fleet["scheme"],
+            "ansible_winrm_transport": "basic",
+            "ansible_winrm_server_cert_validation": "ignore",
+        }
+    if connection == "psrp":
+        psrp = {
+            "ansible_connection": "psrp",
+            "ansible_psrp_protocol": fleet["scheme"],
+            "ansible_psrp_auth": "basic",
+            "ansible_psrp_cert_validation": "ignore",
+        }
+        if fleet["scheme"] == "http":
+            # pypsrp refuses Basic over plain HTTP unless message encryption is off (it can
+            # encrypt only with NTLM, Kerberos or CredSSP); a real host would also need
+            # AllowUnencrypted, as for the winrm connection.
+            psrp["ansible_psrp_message_encryption"] = "never"
+        return psrp
+    raise ValueError(f"connection must be one of {', '.join(CONNECTIONS)}, got {connection!r}")
+
+
+def build_inventory(fleet: Dict[str, Any], connection: str = "winrm") -> Dict[str, Any]:
     windows: Dict[str, Any] = {}
     groups: Dict[str, Dict[str, Any]] = {}
     for host in fleet["hosts"]:
         windows[host["name"]] = {
             "ansible_host": host["address"],
             "ansible_port": fleet["winrm_port"],
-            "ansible_connection": "winrm",
-            "ansible_winrm_scheme": fleet["scheme"],
-            "ansible_winrm_transport": "basic",
-            "ansible_winrm_server_cert_validation": "ignore",
+            **_connection_vars(fleet, connection),
             "ansible_user": fleet["user"],
             "ansible_password": fleet["password"],
             # Where this host's smbd listens; the collection's wire probe reads it.
@@ -32,8 +61,14 @@ def build_inventory(fleet: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def write_inventory(state_dir: Path, fleet: Dict[str, Any]) -> Path:
-    path = state_dir / "inventory.yml"
-    text = "# Written by `python -m lab up`; the lab is a simulated Windows fleet.\n"
-    text += yaml.safe_dump(build_inventory(fleet), sort_keys=False, default_flow_style=False)
-    path.write_text(text)
-    return path
+    """Write one inventory per connection; return the path of the default one (winrm)."""
+    for connection in CONNECTIONS:
+        text = (
+            f"# Written by `python -m lab up`; the lab is a simulated Windows fleet, reached "
+            f"here over {connection}.\n"
+        )
+        text += yaml.safe_dump(
+            build_inventory(fleet, connection), sort_keys=False, default_flow_style=False
+        )
+        (state_dir / FILES[connection]).write_text(text)
+    return state_dir / FILES["winrm"]

@@ -1,4 +1,5 @@
-"""One simulated host's WinRM endpoint: HTTP(S) with Basic auth, WinRS shells, faults, records.
+"""One simulated host's WinRM endpoint: HTTP(S) with Basic auth, WinRS and PSRP shells, faults,
+records.
 
 The HTTP/1.1 handling is written on asyncio streams rather than with aiohttp (which is only a
 transitive dependency here) because the faults need control below HTTP: closing a connection
@@ -20,6 +21,7 @@ from lab import busy, ops, wsman
 from lab.clixml import error_clixml
 from lab.faults import REQUEST_FAULTS, Fault
 from lab.model import HostModel
+from lab.psrp_host import PsrpError, PsrpShell
 from lab.records import HostRecorder
 from lab.script_reader import Bootstrap, Script, read_script, read_stdin
 
@@ -53,6 +55,8 @@ class Command:
 @dataclass
 class Shell:
     commands: Dict[str, Command] = field(default_factory=dict)
+    # A PSRP shell (resource URI .../powershell/<configuration>): its runspace pool.
+    psrp: Optional[PsrpShell] = None
 
 
 class HostEndpoint:
@@ -235,16 +239,41 @@ class HostEndpoint:
         return 500, wsman.fault(req.message_id, WSMAN_GENERIC_FAULT, reason)
 
     async def _handle(self, req: wsman.Request) -> Tuple[int, Optional[bytes]]:
+        try:
+            return await self._handle_shell(req)
+        except PsrpError as exc:
+            return self._fault(req, str(exc))
+
+    async def _create(self, req: wsman.Request) -> Tuple[int, Optional[bytes]]:
+        shell_id = str(uuid.uuid4()).upper()
+        new = Shell()
+        if req.resource_uri.startswith(wsman.POWERSHELL_PREFIX):
+            # PSRP: the client names the shell after its runspace pool (lab/psrp_host.py).
+            shell_id = (req.requested_shell_id or shell_id).upper()
+            if shell_id in self.shells:
+                return self._fault(req, f"ShellId {shell_id} exists already")
+            new.psrp = await PsrpShell.create(req, self._run_psrp)
+        self.shells[shell_id] = new
+        uri = req.resource_uri or wsman.CMD_URI
+        return 200, wsman.create_response(
+            req, shell_id, self.address, self.port, self.scheme, resource_uri=uri
+        )
+
+    async def _handle_shell(self, req: wsman.Request) -> Tuple[int, Optional[bytes]]:
         if req.action == "Create":
-            shell_id = str(uuid.uuid4()).upper()
-            self.shells[shell_id] = Shell()
-            return 200, wsman.create_response(req, shell_id, self.address, self.port, self.scheme)
+            return await self._create(req)
         shell = self.shells.get(req.shell_id or "")
         if shell is None:
             return self._fault(req, f"unknown ShellId {req.shell_id!r}")
         if req.action == "Delete":
             del self.shells[req.shell_id or ""]
+            if shell.psrp is not None:
+                shell.psrp.close()
             return 200, wsman.empty_response(req)
+        if shell.psrp is not None:
+            return await shell.psrp.handle(req)
+        if req.action == "Send" and req.stream != "stdin":
+            return self._fault(req, f"Send on stream {req.stream!r}, not stdin")
         if req.action == "Command":
             return await self._command(req, shell)
         cmd = shell.commands.get(req.command_id or "")
@@ -335,11 +364,24 @@ class HostEndpoint:
         shell.commands[command_id] = Command(outcome)
         return 200, wsman.command_response(req, command_id)
 
+    async def _run_psrp(
+        self, script: Script, chars: int, layers: int, stdin_bytes: Optional[int]
+    ) -> Tuple[ops.Outcome, bool]:
+        """A PSRP pipeline's script (lab/psrp_host.py), with ``stdin_bytes`` of pipeline input."""
+        return await self._run(script, chars, layers, stdin_bytes=stdin_bytes, transport="psrp")
+
     async def _run(
-        self, script: Script, line_chars: int, layers: int, *, stdin_bytes: Optional[int]
+        self,
+        script: Script,
+        line_chars: int,
+        layers: int,
+        *,
+        stdin_bytes: Optional[int],
+        transport: Optional[str] = None,
     ) -> Tuple[ops.Outcome, bool]:
         """Run one recognised script (from the command line, or from the bootstrap's stdin when
-        ``stdin_bytes`` is given); (outcome, whether its answer is to be dropped)."""
+        ``stdin_bytes`` is given, or from a PSRP pipeline); (outcome, whether its answer is to be
+        dropped)."""
         fault = self._take(("access_denied",), "command")
         if fault is not None:
             outcome = ops.Outcome(
@@ -360,7 +402,7 @@ class HostEndpoint:
                 "layers": layers,
                 "rc": outcome.rc,
                 "command_line_chars": line_chars,
-                "transport": "command_line" if stdin_bytes is None else "stdin",
+                "transport": transport or ("command_line" if stdin_bytes is None else "stdin"),
                 "stdin_bytes": stdin_bytes,
             }
         )

@@ -1,7 +1,11 @@
-"""WS-Management (MS-WSMV) messages: read what pywinrm and Ansible send, write what they parse.
+"""WS-Management (MS-WSMV) messages: read what pywinrm, pypsrp and Ansible send, write what they
+parse.
 
-Written by hand because no maintained Python package implements the server side of WinRS; the
-client side (pywinrm ``protocol.py``) and MS-WSMV 3.1.4 define what must be read and answered.
+Written by hand because no maintained Python package implements the server side of WinRS or of
+the WS-Management transport of PSRP (psrpcore does the PSRP messages themselves, not their
+envelopes; lab/psrp_host.py); the client side (pywinrm ``protocol.py``, pypsrp ``wsman.py`` and
+``shell.py``), MS-WSMV 3.1.4 and MS-PSRP 3.1.5 (the WS-Management transport of PSRP) define what
+must be read and answered.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ NS = {
     "x": "http://schemas.xmlsoap.org/ws/2004/09/transfer",
 }
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+CMD_URI = f"{SHELL}/cmd"
+# A PSRP shell's resource URI is this prefix and the session configuration's name (MS-PSRP
+# 3.1.5.1.1); the creationXml in its Create carries the first PSRP fragments (MS-PSRP 3.1.5.3.2).
+POWERSHELL_PREFIX = "http://schemas.microsoft.com/powershell/"
+PSRP_NS = "http://schemas.microsoft.com/powershell"
 ACTIONS = {
     "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create": "Create",
     "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete": "Delete",
@@ -57,6 +66,17 @@ class Request:
     skip_cmd_shell: bool = False
     # w:OperationTimeout, e.g. PT20S: how long the client lets a Receive wait for output.
     operation_timeout: str = ""
+    # w:ResourceURI: the shell kind (CMD_URI, or POWERSHELL_PREFIX + a configuration name).
+    resource_uri: str = ""
+    # w:MaxEnvelopeSize: the largest answer the client takes, in bytes (0 when not sent).
+    max_envelope_size: int = 0
+    # Create: the ShellId the client asks for (PSRP: the runspace pool id) and the creationXml.
+    requested_shell_id: Optional[str] = None
+    creation_xml: bytes = b""
+    # Command: the CommandId the client asks for (PSRP: the pipeline id).
+    requested_command_id: Optional[str] = None
+    # Send: the stream (stdin; PSRP also pr, host responses).
+    stream: str = ""
 
 
 def parse(body: bytes) -> Request:
@@ -78,25 +98,44 @@ def parse(body: bytes) -> Request:
     timeout_el = root.find("s:Header/w:OperationTimeout", NS)
     if timeout_el is not None:
         req.operation_timeout = (timeout_el.text or "").strip()
+    uri_el = root.find("s:Header/w:ResourceURI", NS)
+    if uri_el is not None:
+        req.resource_uri = (uri_el.text or "").strip()
+    size_el = root.find("s:Header/w:MaxEnvelopeSize", NS)
+    if size_el is not None and (size_el.text or "").strip().isdigit():
+        req.max_envelope_size = int((size_el.text or "").strip())
     body_el = root.find("s:Body", NS)
     if body_el is None:
         raise WsmanError("request lacks s:Body")
     for opt in root.findall("s:Header/w:OptionSet/w:Option", NS):
         if opt.get("Name") == "WINRS_SKIP_CMD_SHELL":
             req.skip_cmd_shell = (opt.text or "").strip().upper() == "TRUE"
-    if action == "Command":
+    if action == "Create":
+        shell_el = body_el.find("rsp:Shell", NS)
+        if shell_el is not None:
+            req.requested_shell_id = shell_el.get("ShellId")
+            creation = shell_el.find(f"{{{PSRP_NS}}}creationXml")
+            if creation is not None:
+                req.creation_xml = _b64(creation.text, "creationXml")
+    elif action == "Command":
+        line_el = body_el.find("rsp:CommandLine", NS)
+        if line_el is not None:
+            req.requested_command_id = line_el.get("CommandId")
         cmd = body_el.find("rsp:CommandLine/rsp:Command", NS)
         req.command = (cmd.text or "") if cmd is not None else ""
         req.arguments = [a.text or "" for a in body_el.findall("rsp:CommandLine/rsp:Arguments", NS)]
     elif action == "Send":
         for stream in body_el.findall("rsp:Send/rsp:Stream", NS):
-            # WinRS shells take input only on the stream their Create declared: stdin.
-            if stream.get("Name") != "stdin":
-                raise WsmanError(f"Send on stream {stream.get('Name')!r}, not stdin")
+            # WinRS cmd shells take input only on stdin, PSRP shells on stdin and pr (their
+            # Create declares "stdin pr"); the endpoint checks which shell it is.
+            name = stream.get("Name") or ""
+            if name not in ("stdin", "pr") or req.stream not in ("", name):
+                raise WsmanError(f"Send on stream {name!r}, not stdin")
+            req.stream = name
             if req.command_id is not None and stream.get("CommandId") != req.command_id:
                 raise WsmanError("one Send names two commands")
             req.command_id = stream.get("CommandId")
-            req.stdin += base64.b64decode(stream.text or "")
+            req.stdin += _b64(stream.text, "rsp:Stream")
             req.stdin_end = req.stdin_end or stream.get("End", "").lower() == "true"
     elif action == "Receive":
         desired = body_el.find("rsp:Receive/rsp:DesiredStream", NS)
@@ -108,6 +147,13 @@ def parse(body: bytes) -> Request:
             code = sig.find("rsp:Code", NS)
             req.signal_code = (code.text or "") if code is not None else ""
     return req
+
+
+def _b64(text: Optional[str], what: str) -> bytes:
+    try:
+        return base64.b64decode(text or "")
+    except ValueError as exc:
+        raise WsmanError(f"{what} is not base64: {exc}") from None
 
 
 def _envelope(action: str, relates_to: str, body: str, shell_id: Optional[str] = None) -> bytes:
@@ -131,23 +177,34 @@ def _envelope(action: str, relates_to: str, body: str, shell_id: Optional[str] =
     return text.encode("utf-8")
 
 
-def create_response(req: Request, shell_id: str, address: str, port: int, scheme: str) -> bytes:
+def create_response(
+    req: Request,
+    shell_id: str,
+    address: str,
+    port: int,
+    scheme: str,
+    *,
+    resource_uri: str = CMD_URI,
+) -> bytes:
+    uri = escape(resource_uri)
     body = (
         "<x:ResourceCreated>"
         f"<a:Address>{scheme}://{address}:{port}/wsman</a:Address>"
         "<a:ReferenceParameters>"
-        f"<w:ResourceURI>{SHELL}/cmd</w:ResourceURI>"
-        f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>'
+        f"<w:ResourceURI>{uri}</w:ResourceURI>"
+        f'<w:SelectorSet><w:Selector Name="ShellId">{escape(shell_id)}</w:Selector></w:SelectorSet>'
         "</a:ReferenceParameters></x:ResourceCreated>"
-        f"<rsp:Shell><rsp:ShellId>{shell_id}</rsp:ShellId>"
-        "<rsp:ResourceUri>http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-        "</rsp:ResourceUri><rsp:State>Connected</rsp:State></rsp:Shell>"
+        f"<rsp:Shell><rsp:ShellId>{escape(shell_id)}</rsp:ShellId>"
+        f"<rsp:ResourceUri>{uri}</rsp:ResourceUri><rsp:State>Connected</rsp:State></rsp:Shell>"
     )
     return _envelope("Create", req.message_id, body)
 
 
 def command_response(req: Request, command_id: str) -> bytes:
-    body = f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
+    body = (
+        f"<rsp:CommandResponse><rsp:CommandId>{escape(command_id)}</rsp:CommandId>"
+        "</rsp:CommandResponse>"
+    )
     return _envelope("Command", req.message_id, body, req.shell_id)
 
 
@@ -174,6 +231,25 @@ def receive_response(
             f"<rsp:ExitCode>{exit_code}</rsp:ExitCode></rsp:CommandState>"
         )
     body = f"<rsp:ReceiveResponse>{''.join(streams)}{state}</rsp:ReceiveResponse>"
+    return _envelope("Receive", req.message_id, body, req.shell_id)
+
+
+def psrp_receive_response(
+    req: Request, command_id: Optional[str], payloads: List[bytes], done: Optional[bool]
+) -> bytes:
+    """One Receive answer of a PSRP shell: each payload (PSRP fragments, from psrpcore) in its
+    own stdout stream; for a pipeline (``command_id``) the CommandState, Done or Running, with
+    no exit code (a pipeline's outcome travels in its PSRP PipelineState message)."""
+    attr = f' CommandId="{escape(command_id)}"' if command_id else ""
+    streams = "".join(
+        f'<rsp:Stream Name="stdout"{attr}>{base64.b64encode(p).decode()}</rsp:Stream>'
+        for p in payloads
+    )
+    state = ""
+    if command_id and done is not None:
+        name = "Done" if done else "Running"
+        state = f'<rsp:CommandState{attr} State="{SHELL}/CommandState/{name}"/>'
+    body = f"<rsp:ReceiveResponse>{streams}{state}</rsp:ReceiveResponse>"
     return _envelope("Receive", req.message_id, body, req.shell_id)
 
 
