@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
+import requests
 import yaml
 from pypsrp.complex_objects import PSInvocationState
 from pypsrp.exceptions import WSManFaultError
@@ -263,3 +264,20 @@ def test_the_psrp_inventory_reaches_the_same_hosts(demo_lab: LabClient) -> None:
     assert not any(k.startswith("ansible_winrm_") for k in web01)
     groups = psrp["all"]["children"]["windows"]["children"]
     assert groups == winrm["all"]["children"]["windows"]["children"]
+
+
+def test_answer_faults_apply_to_pipelines(demo_lab: LabClient) -> None:
+    script = protocol_script("read_state", READ).splitlines()
+    demo_lab.fault("ms2016", "garbage_stdout", once=True)
+    with runspace(demo_lab, "ms2016") as (pool, _):
+        garbage = bootstrap(pool, script)
+    assert garbage.state == PSInvocationState.COMPLETED
+    assert len(garbage.output) == 1
+    assert not garbage.output[0].startswith("{")
+    # drop_after_write: the write happens, the Receive that would carry its answer never comes.
+    request = {"client": {"RequireSecuritySignature": True}}
+    demo_lab.fault("ms2016", "drop_after_write", once=True)
+    with runspace(demo_lab, "ms2016") as (pool, _), pytest.raises(requests.ConnectionError):
+        bootstrap(pool, protocol_script("apply", request).splitlines())
+    assert demo_lab.records("ms2016")["writes"][-1]["property"] == "RequireSecuritySignature"
+    assert demo_lab.records("ms2016")["faults"][-1]["fault"] == "drop_after_write"
