@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ._engine.errors import TaskFailed
-from ._engine.options import REQUIRED_IF, TaskOptions, parse_options
+from ._engine.options import MAX_AUDIT_EVENTS, REQUIRED_IF, TaskOptions, parse_options
 from ._engine.read import ApplyOutcome, ProtocolError, TargetState, parse_apply, parse_read_state
 from ._pwsh import ScriptFailed, ScriptOutput, ScriptTimedOut, excerpt_of, run_script
 from ._scripts import APPLY, READ_STATE, Script
@@ -120,6 +120,7 @@ class SmbSigningActionBase(ActionBase):  # type: ignore[misc]
         request = {
             "events_since": window.start_text if window is not None else None,
             "max_peers": options.max_audit_peers,
+            "max_events": MAX_AUDIT_EVENTS,
         }
         out = self._run(host, READ_STATE, request)
         self._stray.extend(

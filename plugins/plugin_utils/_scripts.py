@@ -22,16 +22,16 @@ Microsoft documentation behind what the bodies call:
   (id -> name, guidName) (learn.microsoft.com/previous-versions/windows/desktop/policy/).
   RSOP_PolicySetting.GPOID is the GPO's directory path, which RSOP_GPO.id matches; guidName is the
   {GUID} the protocol reports.
-- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) on
+- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) -MaxEvents on
   Microsoft-Windows-SMBServer/Audit (3021, 3022) and Microsoft-Windows-SMBClient/Audit (31998,
   31999) ("SMB signing overview", auditing section). PowerShell's GetEventCommand.cs: "no events"
   is the non-terminating error NoMatchingEventsFound (FullyQualifiedErrorId
   "NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand"); a LogName that does
-  not exist is NoMatchingLogsFound. Log names compare case-insensitively. Which event property
-  names the peer is UNCONFIRMED: the first one is reported as a label. Group-Object (by that
-  label), Sort-Object and Select-Object -First group, order and cut the peers; Get-WinEvent
-  returns the newest event first, so a group's first event is its last, and DateTime
-  ToString('o') formats it with its offset.
+  not exist is NoMatchingLogsFound, one the caller may not read LogInfoNoAccess. Which EventData
+  field names the peer is UNCONFIRMED: named fields are tried, then the first property.
+  Group-Object (by that label), Sort-Object and Select-Object -First group, order and cut the
+  peers; Get-WinEvent returns the newest event first, so a group's first event is its last, and
+  DateTime ToString('o') formats it with its offset.
 - Registry values through Get-Item (a Microsoft.Win32.RegistryKey: GetValueKind, GetValue),
   because Get-ItemProperty cannot tell a value's type; the marker (a REG_SZ the collection owns)
   through Get-ItemProperty, and in apply Test-Path, New-Item, New-ItemProperty -PropertyType
@@ -93,15 +93,26 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   Get-Command, Select-Object, Group-Object and Sort-Object (about_Aliases), for length alone.
 # - $gpo maps RSOP_GPO.id (which an entry's GPOID names) to {gpo_id: guidName, gpo_name: name};
 #   adding it to an entry ($null + @{...} is the entry itself) names the entry's GPO.
-# - Events: a log that Get-WinEvent -ListLog does not find is not queried (-FilterHashtable on a
-#   missing log raises NoMatchingLogsFound). The query runs inside try under the prologue's
-#   $ErrorActionPreference = 'Stop', which makes every error of it terminating (about_Preference_
-#   Variables: Stop "generates an ActionPreferenceStopException"), with the error record as $_:
-#   Get-WinEvent reports "no events" as NoMatchingEventsFound, which is count 0; any other error
-#   is reported.
-#   Every event in the window is grouped by peer label on the host (Group-Object), sorted by
-#   count descending then label ({-$_.Count},'Name'), and cut to max_peers; last is the newest
-#   TimeCreated (the group's first), with its UTC offset.
+# - Events (ReadLog, one audit log): -ListLog runs inside the try under the prologue's
+#   $ErrorActionPreference = 'Stop', which makes its errors terminating with the error record as
+#   $_ (about_Preference_Variables): NoMatchingLogsFound means the log is missing (available
+#   false); anything else, LogInfoNoAccess (access denied) included, is the log's error, never
+#   "missing". Only a log -ListLog found is queried (-FilterHashtable on a missing log raises
+#   NoMatchingLogsFound or worse). The query is bounded by -MaxEvents (the request's max_events,
+#   newest first; truncated says the cap was reached, so count and peers_total are lower bounds)
+#   and passes -ErrorAction SilentlyContinue with -ErrorVariable: Get-WinEvent writes a record it
+#   cannot read or format as a non-terminating error and goes on (GetEventCommand.cs
+#   ReadEvents), so one bad record no longer discards the count; every such error but
+#   NoMatchingEventsFound ("no events", count 0) becomes the log's error, with the count kept.
+#   A terminating error of the query is the log's error with count 0.
+#   Peer: the label comes from the first named EventData field present of ClientName,
+#   ClientAddress, ServerName (the event XML, $e.ToXml()), else the first property; peer_field says
+#   which (#0 for the position), because Microsoft documents neither for these events. ids counts
+#   the events per event id, so a real host shows which id fired.
+#   Every event read is grouped by peer label on the host (Group-Object, case-insensitive),
+#   sorted by count descending then label ({-$_.Count},'Name'; the label order among equal counts
+#   is the host culture's), and cut to max_peers; last is the newest TimeCreated (the group's
+#   first), with its UTC offset.
 # - % and ? are ForEach-Object and Where-Object (their documented aliases), for length alone.
 # - The first line makes the console write UTF-8 (without a byte-order mark), as ansible-core's
 #   exec wrapper does, so a non-ASCII GPO name or peer label is not mangled over SSH, where the
@@ -148,17 +159,30 @@ gcim RSOP_RegistryPolicySetting @r|? valueName -In $all|
 %{$gpo[$_.GPOID]+@{class='RSOP_RegistryPolicySetting';key=$_.registryKey;value_name=$_.valueName
 data=if($_.valueType -eq 4 -and $_.value.Count -ge 4){[BitConverter]::ToInt32($_.value,0)}}})
 $rsop.available=$true}catch{$rsop.error="$_"}
+function Peer($e){$p=''
+try{$d=([xml]$e.ToXml()).Event.EventData.Data
+foreach($f in 'ClientName','ClientAddress','ServerName'){$v="$(@($d|?{$_.Name -eq $f})[0].'#text')"
+if($v){return $f,$v}}}catch{}
+try{$p="$($e.Properties[0].Value)"}catch{}
+'#0',$p}
+function ReadLog($n,$i){$r=@{available=$true;error=$null;truncated=$false;ids=@{}};$x=@()
+try{if(Get-WinEvent -ListLog $n){$re=@()
+$f=@{LogName=$n;Id=$i;StartTime=([datetime]$t).ToLocalTime()}
+$x=@(Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events `
+-ErrorAction SilentlyContinue -ErrorVariable re|
+%{$k=Peer $_;[pscustomobject]@{P=$k[1];F=$k[0];I=$_.Id;T=$_.TimeCreated}})
+$re=@($re|?{"$($_.FullyQualifiedErrorId)" -notlike 'NoMatchingEventsFound*'})
+if($re.Count){$r.error="$($re.Count) event record(s) could not be read: $($re[0])"}}}
+catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*'){$r.available=$false}
+else{$r.error="$_";$x=@()}}
+$g=@($x|group P|sort ({-$_.Count},'Name'))
+$x|group I|%{$r.ids["$($_.Name)"]=$_.Count}
+$r.count=$x.Count;$r.peers_total=$g.Count;$r.truncated=$x.Count -ge $Request.max_events
+$r.peers=@($g|select -First $Request.max_peers|%{$l=$_.Group[0]
+@{peer=$_.Name;count=$_.Count;peer_field=$l.F;last=if($l.T){$l.T.ToString('o')}}});$r}
 $ev=$null
-if($t=$Request.events_since){$ev=@{}
-foreach($l in ('server',3021,3022),('client',31998,31999)){
-$n="Microsoft-Windows-SMB$($l[0])/Audit";$x=@();$e=$null
-if($a=[bool](Get-WinEvent -ListLog $n @q)){try{$x=@(Get-WinEvent -FilterHashtable @{LogName=$n
-Id=$l[1..2];StartTime=([datetime]$t).ToLocalTime()})}catch{
-if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e="$_"}}}
-$g=@($x|group {"$($_.Properties[0].Value)"}|sort ({-$_.Count},'Name'))
-$ev[$l[0]]=@{available=$a;error=$e;count=$x.Count;peers_total=$g.Count
-peers=@($g|select -First $Request.max_peers|%{@{peer=$_.Name;count=$_.Count
-last=if($_.Group[0].TimeCreated){$_.Group[0].TimeCreated.ToString('o')}}})}}}
+if($t=$Request.events_since){$ev=@{server=ReadLog 'Microsoft-Windows-SMBServer/Audit' 3021,3022
+client=ReadLog 'Microsoft-Windows-SMBClient/Audit' 31998,31999}}
 @{op='read_state';v=2;computer_name=$cs.Name
 os=@{caption=$os.Caption;version=$os.Version;build=[int]$os.BuildNumber;product_type=$os.ProductType
 edition_id=$cv.EditionID;display_version=$cv.DisplayVersion}

@@ -44,6 +44,10 @@ BASE_PROPERTIES = {
 AUDIT_BY_SIDE = {"server": SERVER_AUDIT, "client": CLIENT_AUDIT}
 # Get-WinEvent channels that hold the signing audit events (smb-signing-overview.md).
 EVENT_IDS = {"server": (3021, 3022), "client": (31998, 31999)}
+# The named EventData field the lab's events carry their peer in, unless event_peer_field says
+# otherwise ("#0": no named field). The script tries ClientName, ClientAddress, ServerName.
+PEER_FIELD_NAMES = ("ClientName", "ClientAddress", "ServerName", "#0")
+PEER_FIELDS = {"server": "ClientName", "client": "ServerName"}
 # The collection's own marker: HKLM\\SOFTWARE\\winhardening.smb, REG_SZ AuditUnsignedClientsSince.
 MARKER_KEY = "SOFTWARE\\winhardening.smb"
 MARKER_VALUE = "AuditUnsignedClientsSince"
@@ -83,6 +87,15 @@ class HostModel:
     rsop_error: str = ""
     # side -> the error text the event query on that side's log raises (the log exists).
     event_log_error: Dict[str, str] = field(default_factory=dict)
+    # side -> the error text Get-WinEvent -ListLog raises for that side's log (it exists but, for
+    # example, the caller may not read it: LogInfoNoAccess); the log is then not queried.
+    event_list_error: Dict[str, str] = field(default_factory=dict)
+    # side -> how many records in the window Get-WinEvent cannot read or format: each is a
+    # non-terminating error and is left out of the output (GetEventCommand.cs ReadEvents).
+    event_unreadable_records: Dict[str, int] = field(default_factory=dict)
+    # side -> the named EventData field that carries the peer ("#0": none, so the first event
+    # property is the label). Microsoft documents neither (UNCONFIRMED), so it is a knob.
+    event_peer_field: Dict[str, str] = field(default_factory=dict)
     # The AuditUnsignedClientsSince marker (REG_SZ text), None when absent.
     audit_marker: Optional[str] = None
     # $ExecutionContext.SessionState.LanguageMode: ConstrainedLanguage models a host under WDAC
@@ -236,10 +249,12 @@ class HostModel:
             )
         self.events.append({"side": side, "id": event_id, "peer": peer, "time": time})
 
-    def events_view(self, since: str, max_peers: int) -> Dict[str, Any]:
-        """read_state v2 ``events``: per log, every event in the window grouped by peer label
+    def events_view(self, since: str, max_peers: int, max_events: int) -> Dict[str, Any]:
+        """read_state v2 ``events``: per log, the newest max_events events in the window
+        (Get-WinEvent -MaxEvents; ``truncated`` when the read reached it) grouped by peer label
         (as Group-Object does: case-insensitively, the label spelled as in the newest event),
-        sorted by count descending then label, cut to max_peers (docs/dev/target-protocol.md)."""
+        sorted by count descending then label, cut to max_peers, with the events per id
+        (docs/dev/target-protocol.md)."""
         out: Dict[str, Any] = {}
         for side in ("server", "client"):
             view: Dict[str, Any] = {
@@ -248,10 +263,15 @@ class HostModel:
                 "count": 0,
                 "peers_total": 0,
                 "peers": [],
+                "truncated": False,
+                "ids": {},
             }
             out[side] = view
             if not view["available"]:
-                continue  # the script does not query a log -ListLog does not find
+                continue  # -ListLog says NoMatchingLogsFound: the log is not queried
+            if self.event_list_error.get(side):
+                view["error"] = self.event_list_error[side]
+                continue  # -ListLog failed otherwise: an error, not a missing log
             if self.event_log_error.get(side):
                 view["error"] = self.event_log_error[side]
                 continue
@@ -259,8 +279,16 @@ class HostModel:
             matching = [
                 e for e in self.events if e["side"] == side and parse_time(e["time"]) >= since_t
             ]
-            # Get-WinEvent returns newest first.
+            # Get-WinEvent returns newest first and stops after max_events written events.
             matching.sort(key=lambda e: parse_time(e["time"]), reverse=True)
+            matching = matching[: max(0, max_events)]
+            unreadable = self.event_unreadable_records.get(side, 0)
+            if unreadable:
+                view["error"] = (
+                    f"{unreadable} event record(s) could not be read: The specified resource "
+                    "type cannot be found in the image file"
+                )
+            field_name = self.event_peer_field.get(side) or PEER_FIELDS[side]
             groups: Dict[str, Dict[str, Any]] = {}
             for e in matching:
                 group = groups.setdefault(str(e["peer"]).casefold(), {"peer": str(e["peer"])})
@@ -268,11 +296,18 @@ class HostModel:
                 newest = group.get("_last")
                 if newest is None or parse_time(e["time"]) > newest:
                     group["_last"] = parse_time(e["time"])
+                view["ids"][str(e["id"])] = view["ids"].get(str(e["id"]), 0) + 1
             peers = sorted(groups.values(), key=lambda g: (-g["count"], g["peer"].casefold()))
             view["count"] = len(matching)
+            view["truncated"] = len(matching) >= max_events
             view["peers_total"] = len(peers)
             view["peers"] = [
-                {"peer": g["peer"], "count": g["count"], "last": _iso_o(g["_last"])}
+                {
+                    "peer": g["peer"],
+                    "count": g["count"],
+                    "peer_field": field_name,
+                    "last": _iso_o(g["_last"]),
+                }
                 for g in peers[: max(0, max_peers)]
             ]
         return out

@@ -91,7 +91,7 @@ def _dump(obj: Dict[str, Any]) -> str:
 
 def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
     req = script.request
-    unknown = set(req) - {"events_since", "max_peers"}
+    unknown = set(req) - {"events_since", "max_peers", "max_events"}
     if unknown:
         raise RequestError(f"unknown keys {sorted(unknown)}")
     since = req.get("events_since")
@@ -100,6 +100,12 @@ def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
     max_peers = req.get("max_peers", 50)
     if not isinstance(max_peers, int) or isinstance(max_peers, bool) or max_peers < 0:
         raise RequestError("max_peers must be a non-negative integer")
+    max_events = req.get("max_events")
+    if since is not None and (
+        not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1
+    ):
+        # -MaxEvents takes a positive Int64; without it the read would be unbounded.
+        raise RequestError("max_events must be a positive integer when events_since is given")
     if since is not None:
         try:
             model_module.parse_time(since)
@@ -117,7 +123,9 @@ def _read_state(model: HostModel, script: ProtocolScript) -> Outcome:
         "client_config": model.config("client"),
         "parameters": model.parameters(),
         "rsop": model.rsop_view(),
-        "events": None if since is None else model.events_view(since, max_peers),
+        "events": (
+            None if since is None else model.events_view(since, max_peers, int(max_events or 0))
+        ),
         "markers": model.markers_view(),
     }
     return Outcome(0, _dump(result), "", {"op": "read_state", "reads": sorted(registry)})

@@ -169,8 +169,10 @@ def os_default(rel: OsRelease, edition: str, side: str, prop: str) -> bool:
       side stays Disabled (smb-signing.md and the "SMB security hardening in Windows Server 2025 &
       Windows 11" blog; smb-security-hardening.md says otherwise, the more specific page wins).
     * Server EnableSecuritySignature: Disabled out of the box (secedit export in
-      SecurityPolicyDsc Tests/TestHelpers/sample.inf: LanManServer EnableSecuritySignature=4,0);
-      the lab assumes a host that requires signing also reports it enabled.
+      SecurityPolicyDsc Tests/TestHelpers/sample.inf: LanManServer EnableSecuritySignature=4,0),
+      on Windows 11 24H2 too: no source says 24H2 changes this value (smb-signing.md speaks of
+      "require" only), so the lab keeps the pre-24H2 value, as the collection's defaults do
+      (UNCONFIRMED, ledger row DEF-7, finding F-10).
     * Client RequireSecuritySignature: Disabled before 24H2 (policy page "Microsoft network
       client: Digitally sign communications (always)"); Enabled on Windows Server 2025 and on
       Windows 11 24H2 Enterprise/Pro/Education (smb-signing.md).
@@ -185,8 +187,10 @@ def os_default(rel: OsRelease, edition: str, side: str, prop: str) -> bool:
     """
     signing_24h2 = rel.family == "windows_11_24h2" and edition in WIN11_24H2_SIGNING_EDITIONS
     if side == "server":
-        if prop in ("RequireSecuritySignature", "EnableSecuritySignature"):
+        if prop == "RequireSecuritySignature":
             return signing_24h2
+        if prop == "EnableSecuritySignature":
+            return False
         if prop == SERVER_AUDIT:
             return False
         if prop == "EnableSMB1Protocol":

@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 
 from lab import busy, os_table
 from lab.fleet import Fleet, FleetError, address_for, choose_subnet
-from lab.model import REGISTRY_AREAS, HostModel, ModelError, parse_time
+from lab.model import PEER_FIELD_NAMES, REGISTRY_AREAS, HostModel, ModelError, parse_time
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -94,7 +94,11 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     (true, false or model) makes Samba's negotiate follow or disagree with the model;
     ``deny_writes`` (comma list of side.Property); ``rsop_error`` (RSoP unreadable with this
     text, e.g. ``Access denied``; empty clears); ``event_log_error`` (``SIDE:TEXT``: the event
-    query on that side's log fails with TEXT; ``SIDE:`` clears); ``audit_marker`` (an ISO 8601
+    query on that side's log fails with TEXT; ``SIDE:`` clears); ``event_list_error``
+    (``SIDE:TEXT``: Get-WinEvent -ListLog fails with TEXT, as for access denied to the log);
+    ``event_unreadable_records`` (``SIDE:N``: N records in the window cannot be read);
+    ``event_peer_field`` (``SIDE:FIELD``: the EventData field carrying the peer, ClientName,
+    ClientAddress, ServerName or ``#0`` for none); ``audit_marker`` (an ISO 8601
     time, or ``absent``); ``language_mode`` (FullLanguage, ConstrainedLanguage,
     RestrictedLanguage, NoLanguage); ``domain_role``; ``os``; ``edition``. A busy host's WinRS
     answers (lab/busy.py): ``receive_timeouts=N`` (the first N Receives of a command get the
@@ -134,6 +138,21 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
             model.event_log_error[side] = text
         else:
             model.event_log_error.pop(side, None)
+    elif key in ("event_list_error", "event_unreadable_records", "event_peer_field"):
+        side, sep, text = value.partition(":")
+        if not sep or side not in ("server", "client"):
+            raise ModelError(f"{key}: expected SIDE:VALUE, SIDE server or client, got {value!r}")
+        table = getattr(model, key)
+        if not text:
+            table.pop(side, None)
+        elif key == "event_unreadable_records":
+            if not text.isdigit():
+                raise ModelError(f"{key}: expected SIDE:N with N a whole number, got {value!r}")
+            table[side] = int(text)
+        elif key == "event_peer_field" and text not in PEER_FIELD_NAMES:
+            raise ModelError(f"{key}: one of {', '.join(PEER_FIELD_NAMES)}, got {text!r}")
+        else:
+            table[side] = text
     elif key == "audit_marker":
         if value.lower() == "absent":
             model.audit_marker = None

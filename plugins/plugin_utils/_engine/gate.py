@@ -142,8 +142,9 @@ def check_gate(
     if log.count > 0 or log.peers:
         return GateClosed(
             host,
-            "{} unsigned-client event{} in the SMB server audit log since {}: {}; make them "
+            "{}{} unsigned-client event{} in the SMB server audit log since {}: {}; make them "
             "sign (or retire them) first".format(
+                "at least " if log.truncated else "",
                 log.count,
                 "" if log.count == 1 else "s",
                 evidence.window_start,

@@ -34,6 +34,11 @@ DEFAULT_GATE_WINDOW = "7d"
 # The shortest window the audit-first gate accepts: an empty log over minutes proves nothing.
 MIN_GATE_WINDOW = timedelta(hours=1)
 MAX_AUDIT_PEERS = 1000
+# The most events read_state reads from one audit log (newest first, Get-WinEvent -MaxEvents):
+# each is parsed for its peer, so an unbounded read of a noisy log could outlast script_timeout.
+# A log that reaches it is reported as truncated; its count is then a lower bound, which still
+# keeps the gate closed (any event does).
+MAX_AUDIT_EVENTS = 10000
 
 _SHARED: Dict[str, Dict[str, Any]] = {
     "custom_baseline": {"type": "dict"},

@@ -64,6 +64,9 @@ class PeerCount:
     peer: str
     count: int
     last: str
+    # The EventData field the label came from (ClientName, ...), or "#0" for the first event
+    # property: Microsoft documents neither for these events (docs/dev/windows-behaviour.md).
+    peer_field: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class AuditLog:
     count: int
     peers: Tuple[PeerCount, ...]
     peers_total: int
+    # The read reached max_events: count and peers_total are lower bounds.
+    truncated: bool = False
+    # Events per event id ("3021": n); they add up to count.
+    ids: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     @property
     def readable(self) -> bool:
@@ -266,6 +273,7 @@ def _audit_log(value: Any, where: str) -> AuditLog:
                 peer=str(_get(item, "peer", at) or ""),
                 count=count,
                 last=str(item.get("last") or ""),
+                peer_field=str(item.get("peer_field") or ""),
             )
         )
     count = _int(_get(log, "count", where), where + ".count")
@@ -283,12 +291,21 @@ def _audit_log(value: Any, where: str) -> AuditLog:
             f"{where}: counts do not add up (count {count}, peers_total {total}, "
             f"{len(peers)} peers with {listed} events)"
         )
+    ids = {
+        str(k): _int(v, f"{where}.ids.{k}")
+        for k, v in _mapping(_get(log, "ids", where), where + ".ids").items()
+    }
+    if sum(ids.values()) != count or any(n < 1 for n in ids.values()):
+        raise ProtocolError(f"{where}.ids: the counts per event id do not add up to {count}")
+    truncated = _get(log, "truncated", where)
     return AuditLog(
         available=_bool(_get(log, "available", where), where + ".available"),
         error=_opt_str(log.get("error"), where + ".error"),
         count=count,
         peers=tuple(peers),
         peers_total=total,
+        truncated=_bool(truncated, where + ".truncated"),
+        ids=ids,
     )
 
 

@@ -70,9 +70,14 @@ def _log(log: AuditLog) -> Dict[str, Any]:
         "available": log.available,
         "error": log.error,
         "count": log.count,
-        "peers": [{"peer": p.peer, "count": p.count, "last": p.last} for p in log.peers],
+        "peers": [
+            {"peer": p.peer, "count": p.count, "last": p.last, "peer_field": p.peer_field}
+            for p in log.peers
+        ],
         "peers_total": log.peers_total,
         "peers_left_out": log.peers_left_out,
+        "truncated": log.truncated,
+        "ids": dict(log.ids),
     }
 
 

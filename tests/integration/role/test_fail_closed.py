@@ -181,6 +181,30 @@ def test_audit_log_read_error_closes_the_gate(lab: LabClient, tmp_path: Path) ->
     assert [w["value"] for w in _server_require_writes(lab, "ms2022")] == [True]
 
 
+def test_an_unreadable_audit_log_is_named_not_called_missing(
+    lab: LabClient, tmp_path: Path
+) -> None:
+    """F-7: access denied to the log itself (Get-WinEvent -ListLog's LogInfoNoAccess) used to
+    read as "the log does not exist". Now the log is there, unreadable, and the gate says so;
+    records that cannot be read keep the count but still count as an error (F-8)."""
+    denied = "Attempted to perform an unauthorized operation."
+    lab.set("ms2022", f"audit_marker={OLD_MARKER}", f"event_list_error=server:{denied}")
+    run = _play(lab, tmp_path / "denied", "enforce", "ms2022", *GATE)
+    assert run.rc != 0
+    fatal = run.fatal()["ms2022"]
+    assert f"the SMB server audit log could not be read: {denied}" in fatal, fatal
+    assert "does not exist" not in fatal
+    events = _rows(run)["ms2022"]["audit_events"]["server"]
+    assert (events["available"], events["error"]) == (True, denied)
+    assert _server_require_writes(lab, "ms2022") == []
+
+    lab.set("ms2022", "event_list_error=server:", "event_unreadable_records=server:1")
+    holes = _play(lab, tmp_path / "holes", "enforce", "ms2022", *GATE)
+    assert holes.rc != 0
+    assert "1 event record(s) could not be read" in holes.fatal()["ms2022"]
+    assert _server_require_writes(lab, "ms2022") == []
+
+
 def test_enforce_twice_after_enabling_audit_stays_blocked(lab: LabClient, tmp_path: Path) -> None:
     """Issue 13: the blocked run switched auditing on, and a run seconds later saw auditing on
     and an empty log and required server signing. Now both runs stay blocked and say from when

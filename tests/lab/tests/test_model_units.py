@@ -117,29 +117,45 @@ def test_events_are_filtered_to_the_window() -> None:
     m = host("windows_server_2025", 3)
     for day in (20, 21, 22):
         m.add_event("server", 3021, f"peer{day}", f"2026-11-{day}T00:00:00Z")
-    view = m.events_view("2026-11-21T00:00:00Z", 50)
+    view = m.events_view("2026-11-21T00:00:00Z", 50, 10000)
     assert view["server"] == {
         "available": True,
         "error": None,
         "count": 2,
         "peers_total": 2,
         "peers": [
-            {"peer": "peer21", "count": 1, "last": "2026-11-21T00:00:00.0000000Z"},
-            {"peer": "peer22", "count": 1, "last": "2026-11-22T00:00:00.0000000Z"},
+            {
+                "peer": "peer21",
+                "count": 1,
+                "peer_field": "ClientName",
+                "last": "2026-11-21T00:00:00.0000000Z",
+            },
+            {
+                "peer": "peer22",
+                "count": 1,
+                "peer_field": "ClientName",
+                "last": "2026-11-22T00:00:00.0000000Z",
+            },
         ],
+        "truncated": False,
+        "ids": {"3021": 2},
     }
     assert view["client"]["available"] is True
     # The server audit log exists from Server 2016 on; the client's only with its parameter.
-    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["server"][
+    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5, 10000)["server"][
         "available"
     ]
     # No log, no query: available false and nothing else.
-    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5)["client"] == {
+    assert host("windows_server_2019", 3).events_view("2026-11-01T00:00:00Z", 5, 10000)[
+        "client"
+    ] == {
         "available": False,
         "error": None,
         "count": 0,
         "peers_total": 0,
         "peers": [],
+        "truncated": False,
+        "ids": {},
     }
     with pytest.raises(ModelError, match="must be one of"):
         m.add_event("server", 31998, "x", "2026-11-22T00:00:00Z")
@@ -157,7 +173,7 @@ def _six_peers() -> HostModel:
 
 
 def test_events_are_grouped_per_peer_over_the_whole_window() -> None:
-    view = _six_peers().events_view("2026-11-20T00:00:00Z", 50)["server"]
+    view = _six_peers().events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
     assert view["count"] == 56
     assert view["peers_total"] == 6
     assert view["error"] is None
@@ -174,7 +190,7 @@ def test_events_are_grouped_per_peer_over_the_whole_window() -> None:
 
 
 def test_events_are_cut_to_max_peers_after_grouping() -> None:
-    view = _six_peers().events_view("2026-11-20T00:00:00Z", 2)["server"]
+    view = _six_peers().events_view("2026-11-20T00:00:00Z", 2, 10000)["server"]
     assert view["count"] == 56
     assert view["peers_total"] == 6
     assert [(p["peer"], p["count"]) for p in view["peers"]] == [("10.0.0.5", 51), ("10.0.0.6", 1)]
@@ -184,8 +200,15 @@ def test_peer_labels_group_case_insensitively_like_group_object() -> None:
     m = host("windows_server_2025", 3)
     m.add_event("server", 3021, "pc1", "2026-11-21T00:00:00Z")
     m.add_event("server", 3021, "PC1", "2026-11-22T00:00:00Z")
-    view = m.events_view("2026-11-20T00:00:00Z", 50)["server"]
-    assert view["peers"] == [{"peer": "PC1", "count": 2, "last": "2026-11-22T00:00:00.0000000Z"}]
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
+    assert view["peers"] == [
+        {
+            "peer": "PC1",
+            "count": 2,
+            "peer_field": "ClientName",
+            "last": "2026-11-22T00:00:00.0000000Z",
+        }
+    ]
 
 
 def _run(m: HostModel, op: str, request: Dict[str, Any]) -> Dict[str, Any]:
@@ -197,7 +220,8 @@ def _run(m: HostModel, op: str, request: Dict[str, Any]) -> Dict[str, Any]:
 
 def test_read_state_v2_answer_through_the_reader() -> None:
     m = _six_peers()
-    state = _run(m, "read_state", {"events_since": "2026-11-20T00:00:00Z", "max_peers": 2})
+    request = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 2, "max_events": 10000}
+    state = _run(m, "read_state", request)
     assert state["v"] == 2
     assert state["events"]["server"]["peers_total"] == 6
     assert len(state["events"]["server"]["peers"]) == 2
@@ -205,15 +229,67 @@ def test_read_state_v2_answer_through_the_reader() -> None:
     assert _run(m, "read_state", {"events_since": None, "max_peers": 2})["events"] is None
 
 
-def test_version_1_and_max_events_are_refused() -> None:
+def test_version_1_and_unknown_keys_are_refused() -> None:
     v1 = protocol_script("read_state", {"events_since": None, "max_events": 5}, version=1)
     assert isinstance(read_script("PowerShell", [*PREFIX, encode(v1)]), Unknown)
-    old_key = protocol_script("read_state", {"events_since": None, "max_events": 5})
+    old_key = protocol_script("read_state", {"events_since": None, "sample": 5})
     outcome = ops.run(
         host("windows_server_2025", 3), read_script("PowerShell", [*PREFIX, encode(old_key)])
     )
     assert outcome.rc == 1
-    assert "unknown keys ['max_events']" in outcome.stderr
+    assert "unknown keys ['sample']" in outcome.stderr
+
+
+def test_an_event_read_without_a_bound_is_refused() -> None:
+    """-MaxEvents is what bounds the read on a real host (F-8): the lab refuses a request that
+    asks for events without it, so the collection cannot lose the bound unnoticed."""
+    unbounded = protocol_script("read_state", {"events_since": "2026-11-20T00:00:00Z"})
+    outcome = ops.run(
+        host("windows_server_2025", 3), read_script("PowerShell", [*PREFIX, encode(unbounded)])
+    )
+    assert outcome.rc == 1
+    assert "max_events must be a positive integer" in outcome.stderr
+
+
+def test_the_read_stops_at_max_events_newest_first_and_says_so() -> None:
+    view = _six_peers().events_view("2026-11-20T00:00:00Z", 50, 5)["server"]
+    # The five newest are the 3022 events of 2026-11-22 (one per peer); the 51 older are not read.
+    assert (view["count"], view["truncated"], view["peers_total"]) == (5, True, 5)
+    assert view["ids"] == {"3022": 5}
+    assert "10.0.0.5" not in {p["peer"] for p in view["peers"]}
+    assert _six_peers().events_view("2026-11-20T00:00:00Z", 50, 57)["server"]["truncated"] is False
+
+
+def test_knob_event_list_error_is_an_error_not_a_missing_log() -> None:
+    """F-7: access denied to the log (LogInfoNoAccess from -ListLog) is the log's error."""
+    m = _six_peers()
+    apply_assignment(m, "event_list_error=server:Attempted to perform an unauthorized operation.")
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
+    assert (view["available"], view["count"]) == (True, 0)
+    assert view["error"] == "Attempted to perform an unauthorized operation."
+    apply_assignment(m, "event_list_error=server:")
+    assert m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]["error"] is None
+
+
+def test_knob_unreadable_records_keep_the_count_and_report_an_error() -> None:
+    m = _six_peers()
+    apply_assignment(m, "event_unreadable_records=server:2")
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
+    assert view["count"] == 56
+    assert view["error"].startswith("2 event record(s) could not be read: ")
+    with pytest.raises(ModelError, match="whole number"):
+        apply_assignment(m, "event_unreadable_records=server:two")
+
+
+def test_knob_event_peer_field() -> None:
+    m = _six_peers()
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)
+    assert {p["peer_field"] for p in view["server"]["peers"]} == {"ClientName"}
+    apply_assignment(m, "event_peer_field=server:#0")
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)
+    assert {p["peer_field"] for p in view["server"]["peers"]} == {"#0"}
+    with pytest.raises(ModelError, match="ClientName"):
+        apply_assignment(m, "event_peer_field=server:UserName")
 
 
 def test_knob_rsop_error() -> None:
@@ -228,17 +304,19 @@ def test_knob_rsop_error() -> None:
 def test_knob_event_log_error_per_side() -> None:
     m = _six_peers()
     apply_assignment(m, "event_log_error=server:The parameter is incorrect")
-    view = m.events_view("2026-11-20T00:00:00Z", 50)
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)
     assert view["server"] == {
         "available": True,
         "error": "The parameter is incorrect",
         "count": 0,
         "peers_total": 0,
         "peers": [],
+        "truncated": False,
+        "ids": {},
     }
     assert view["client"]["error"] is None
     apply_assignment(m, "event_log_error=server:")
-    assert m.events_view("2026-11-20T00:00:00Z", 50)["server"]["count"] == 56
+    assert m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]["count"] == 56
     with pytest.raises(ModelError, match="SIDE:TEXT"):
         apply_assignment(m, "event_log_error=both:x")
 
@@ -445,3 +523,12 @@ def test_knob_language_mode() -> None:
         apply_assignment(m, "language_mode=Whatever")
     apply_assignment(m, "language_mode=FullLanguage")
     assert ops.run(m, via_stdin).rc == 0
+
+
+def test_24h2_server_enable_defaults_as_before_24h2() -> None:
+    """F-10: no source says 24H2 changes the server's EnableSecuritySignature default, so the lab
+    keeps the pre-24H2 value, as the collection's defaults do (DEF-7); require does change."""
+    rel = release("windows_11_24h2")
+    assert os_default(rel, "Enterprise", "server", "EnableSecuritySignature") is False
+    assert os_default(rel, "Enterprise", "server", "RequireSecuritySignature") is True
+    assert os_default(rel, "Core", "server", "RequireSecuritySignature") is False

@@ -25,7 +25,7 @@ def test_one_round_trip_and_facts(wire: Any) -> None:
     # The script goes on stdin, behind the bootstrap on the command line.
     assert [kw["sudoable"] for kw in host.exec_kwargs] == [False]
     assert host.exec_kwargs[0]["in_data"].startswith(b"# winhardening.smb:read_state:")
-    assert host.calls[0][1] == {"events_since": None, "max_peers": 50}
+    assert host.calls[0][1] == {"events_since": None, "max_peers": 50, "max_events": 10000}
     facts = result["ansible_facts"]["smb_signing"]
     assert facts["computer_name"] == "MS2019"
     assert facts["settings"]["client_require"]["owner"] == "gpo"
@@ -91,12 +91,21 @@ def test_events_request(wire: Any) -> None:
         host,
         {"audit_window": "2026-11-01T00:00:00Z", "max_audit_peers": 1, "probe": False},
     )
-    assert host.calls[0][1] == {"events_since": "2026-11-01T00:00:00Z", "max_peers": 1}
+    assert host.calls[0][1] == {
+        "events_since": "2026-11-01T00:00:00Z",
+        "max_peers": 1,
+        "max_events": 10000,
+    }
     server = result["ansible_facts"]["smb_signing"]["audit"]["events"]["server"]
     # Three events from two peers, counted on the host; the one peer listed has the most.
     assert server["count"] == 3
     assert server["peers"] == [
-        {"peer": "10.20.0.15", "count": 2, "last": server["peers"][0]["last"]}
+        {
+            "peer": "10.20.0.15",
+            "count": 2,
+            "last": server["peers"][0]["last"],
+            "peer_field": "ClientName",
+        }
     ]
     assert (server["peers_total"], server["peers_left_out"]) == (2, 1)
 

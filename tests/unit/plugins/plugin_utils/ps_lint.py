@@ -126,9 +126,10 @@ CMDLET_DECISIONS: Tuple[CmdletDecision, ...] = (
     ),
     CmdletDecision(
         "Get-WinEvent",
-        QUIET_OR_TRY,
-        "EVT-7",
-        "a missing log is NoMatchingLogsFound, which means 'not available'",
+        TRY,
+        "EVT-8",
+        "a missing log is NoMatchingLogsFound ('not available'), but quiet would also hide "
+        "LogInfoNoAccess, so the catch must tell them apart",
         when="-ListLog",
         example="Get-WinEvent -ListLog 'Microsoft-Windows-SMBServer/Audit'",
     ),
@@ -239,6 +240,7 @@ METHOD_DECISIONS: Tuple[MethodDecision, ...] = (
         "ToInt32", TRY, "RSOP-6", "throws on a null or short value", type="BitConverter"
     ),
     MethodDecision("ToLocalTime", TRY_OR_GUARD, "EVT-12", "a cast of the request's text"),
+    MethodDecision("ToXml", TRY, "EVT-4", "an event whose XML cannot be rendered or parsed"),
     MethodDecision("ToString", TRY_OR_GUARD, "EVT-13", "a null receiver throws InvokeMethodOnNull"),
 )
 

@@ -35,7 +35,9 @@ def _doc_example() -> Dict[str, Any]:
 def _code_facts() -> Dict[str, Any]:
     since = "2026-11-01T00:00:00Z"
     host = FakeHost.demo("ms2025")
-    state = parse_read_state(host.answer("read_state", {"events_since": since, "max_peers": 50}))
+    state = parse_read_state(
+        host.answer("read_state", {"events_since": since, "max_peers": 50, "max_events": 10000})
+    )
     probe = {
         "address": "127.0.0.1",
         "port": 445,

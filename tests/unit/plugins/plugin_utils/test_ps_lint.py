@@ -21,7 +21,11 @@ LEDGER = Path(__file__).resolve().parents[4] / "docs" / "dev" / "windows-behavio
 THIS = "tests/unit/plugins/plugin_utils/test_ps_lint.py::"
 
 REQUESTS: Dict[str, Dict[str, object]] = {
-    "read_state": {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000},
+    "read_state": {
+        "events_since": "2026-11-20T00:00:00Z",
+        "max_peers": 1000,
+        "max_events": 10000,
+    },
     "apply": {"server": {"RequireSecuritySignature": True}, "sync_marker": "set"},
 }
 SHIPPED: Dict[str, Tuple[str, str]] = {"bootstrap": (_scripts.BOOTSTRAP, BOOTSTRAP)}
@@ -96,7 +100,7 @@ def test_the_lint_sees_what_the_scripts_do() -> None:
         if call.name.lower() not in ps_lint.local_functions(source)
     }
     rows = {d.row for d in decided if d is not None}
-    assert {"EVT-7", "EVT-9", "RSOP-1", "CIM-1", "CMD-1", "REG-5", "CMD-4", "CMD-5"} <= rows
+    assert {"EVT-8", "EVT-9", "RSOP-1", "CIM-1", "CMD-1", "REG-5", "CMD-4", "CMD-5"} <= rows
     methods = [n for n in ps_lint.walk(source.root) if n.type == "invokation_expression"]
     assert len(methods) >= 5
     assert ps_lint.splat_definitions(source).keys() >= {"q", "r"}
@@ -113,8 +117,19 @@ BROKEN: Dict[str, Tuple[str, str, str]] = {
     "event-query-outside-try": (
         "guarded-cmdlets",
         BODY,
-        "if(Get-WinEvent -ListLog x -EA 0){$x=@(Get-WinEvent -FilterHashtable @{LogName='x'})}"
-        + ANSWER,
+        "try{if(Get-WinEvent -ListLog x){$a=1}}catch{}\n"
+        "if($a){$x=@(Get-WinEvent -FilterHashtable @{LogName='x'})}" + ANSWER,
+    ),
+    "log-listing-made-quiet": (
+        "guarded-cmdlets",
+        BODY,
+        "if(Get-WinEvent -ListLog x -EA 0){try{$x=@(Get-WinEvent -FilterHashtable "
+        "@{LogName='x'})}catch{}}" + ANSWER,
+    ),
+    "event-xml-outside-try": (
+        "guarded-methods",
+        BODY,
+        "function Peer($e){([xml]$e.ToXml()).Event.EventData.Data}" + ANSWER,
     ),
     "event-query-not-behind-listlog": (
         "guarded-cmdlets",
@@ -240,8 +255,8 @@ CLEAN: Dict[str, Tuple[str, str]] = {
     "quiet-parameter": (BODY, "$k=gi 'HKLM:\\SOFTWARE\\x' -ErrorAction SilentlyContinue" + ANSWER),
     "event-query-in-try-behind-listlog": (
         BODY,
-        "if($a=[bool](Get-WinEvent -ListLog x -EA 0)){try{$x=@(Get-WinEvent -FilterHashtable "
-        "@{LogName='x'})}catch{$e=\"$_\"}}" + ANSWER,
+        "try{if(Get-WinEvent -ListLog x){$x=@(Get-WinEvent -FilterHashtable @{LogName='x'} "
+        '-ErrorAction SilentlyContinue -ErrorVariable re)}}catch{$e="$_"}' + ANSWER,
     ),
     "method-behind-its-receiver": (BODY, "if($null -ne $k){$v=$k.GetValueKind('x')}" + ANSWER),
     "method-right-of-and": (BODY, "$b=$k -and $null -ne ($v=$k.GetValue('x'))" + ANSWER),
@@ -299,7 +314,7 @@ def test_each_cmdlet_decision_is_enforced(decision: ps_lint.CmdletDecision) -> N
     guarded = f"try{{$x={decision.example}}}catch{{}}"
     if decision.behind is not None:
         cmdlet, param = decision.behind
-        guarded = f"if({cmdlet} -{param} x -EA 0){{{guarded}}}"
+        guarded = f"try{{if({cmdlet} -{param} x){{$x={decision.example}}}}}catch{{}}"
     assert not ps_lint.lint(guarded + ANSWER, BODY)
 
 

@@ -69,7 +69,7 @@ def test_the_command_line_is_the_bootstrap_and_the_script_goes_on_stdin() -> Non
 
 # The rendered read_state command line must stay small whatever the script (issue 15).
 COMMAND_LINE_BUDGET = 2000
-LARGEST_READ = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000}
+LARGEST_READ = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000, "max_events": 10000}
 
 
 @pytest.mark.parametrize("script", _scripts.SCRIPTS, ids=lambda s: s.op)

@@ -35,7 +35,11 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     "Get-CimInstance": (CIM + "get-ciminstance", {"ClassName", "Namespace", "Filter"}),
     "Get-Item": (MGMT + "get-item", {"Path", "LiteralPath", "ErrorAction"}),
     "Get-ItemProperty": (MGMT + "get-itemproperty", {"Path", "LiteralPath", "ErrorAction"}),
-    "Get-WinEvent": (DIAG + "get-winevent", {"ListLog", "FilterHashtable", "ErrorAction"}),
+    # ErrorAction and ErrorVariable are common parameters (COMMON).
+    "Get-WinEvent": (
+        DIAG + "get-winevent",
+        {"ListLog", "FilterHashtable", "MaxEvents", "ErrorAction", "ErrorVariable"},
+    ),
     "Get-Command": (CORE + "get-command", {"Name", "ParameterName", "ErrorAction"}),
     "Select-Object": (UTIL + "select-object", {"First"}),
     "Group-Object": (UTIL + "group-object", {"Property"}),
@@ -76,6 +80,10 @@ ALLOWED_TYPES = {
     "BitConverter": "https://learn.microsoft.com/dotnet/api/system.bitconverter",
     "DateTime": "https://learn.microsoft.com/dotnet/api/system.datetime.utcnow",
     "Console": "https://learn.microsoft.com/dotnet/api/system.console.outputencoding",
+    # [xml] is PowerShell's accelerator for System.Xml.XmlDocument (about_Type_Accelerators);
+    # [pscustomobject] builds one object from a hash table (about_PSCustomObject).
+    "xml": "https://learn.microsoft.com/dotnet/api/system.xml.xmldocument",
+    "pscustomobject": CORE + "about/about_pscustomobject",
 }
 # Methods invoked on objects: RegistryKey (what Get-Item returns for a registry key), DateTime,
 # BitConverter.
@@ -86,9 +94,10 @@ ALLOWED_METHODS = {
     "ToUniversalTime": "https://learn.microsoft.com/dotnet/api/system.datetime.touniversaltime",
     "ToLocalTime": "https://learn.microsoft.com/dotnet/api/system.datetime.tolocaltime",
     "ToInt32": "https://learn.microsoft.com/dotnet/api/system.bitconverter.toint32",
+    "ToXml": "https://learn.microsoft.com/dotnet/api/system.diagnostics.eventing.reader.eventrecord.toxml",
 }
 
-READ_REQUEST = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000}
+READ_REQUEST = {"events_since": "2026-11-20T00:00:00Z", "max_peers": 1000, "max_events": 10000}
 APPLY_REQUEST: Dict[str, object] = {
     side: {s.cmdlet_property: True for s in SETTINGS if s.side == side}
     for side in ("server", "client")
@@ -270,34 +279,67 @@ def test_body_never_changes_with_the_request() -> None:
 
 def _read_events_part() -> str:
     body = _scripts.READ_STATE.body
-    return body[body.index("if($t=$Request.events_since)") : body.index("ConvertTo-Json")]
+    return body[body.index("function Peer(") : body.index("@{op='read_state'")]
 
 
-def test_read_state_queries_only_an_available_log_and_stops_on_its_errors() -> None:
+def test_read_state_lists_each_log_in_the_try_and_tells_missing_from_unreadable() -> None:
+    """F-7: -ListLog runs under the Stop preference inside the query's try, so only
+    NoMatchingLogsFound means "missing"; access denied (LogInfoNoAccess) is the log's error."""
     events = _read_events_part()
-    listlog = events.index("Get-WinEvent -ListLog $n @q")
-    guard = events.index("if($a=[bool](Get-WinEvent -ListLog $n @q)){try{")
-    query = events.index("Get-WinEvent -FilterHashtable")
-    assert listlog < query
-    assert guard < query
-    # The query is inside try, stops on any error, and "no events" is not an error.
-    # $ErrorActionPreference = 'Stop' (the prologue) makes every error of the query terminating.
     assert "$ErrorActionPreference = 'Stop'" in RENDERED["read_state"].splitlines()[2]
-    assert events.index("try{") < query < events.index("})}catch{")
-    assert "if($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){$e=\"$_\"}" in events
-    assert "available=$a;error=$e;count=$x.Count;peers_total=$g.Count" in events
+    listlog = events.index("try{if(Get-WinEvent -ListLog $n){")
+    query = events.index("Get-WinEvent -FilterHashtable $f")
+    catch = events.index("catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*')")
+    assert listlog < query < catch
+    assert "Get-WinEvent -ListLog $n @q" not in events
+    assert '{$r.available=$false}\nelse{$r.error="$_";$x=@()}}' in events
+    # Both logs, with their documented ids (EVT-1, EVT-2).
+    assert "server=ReadLog 'Microsoft-Windows-SMBServer/Audit' 3021,3022" in events
+    assert "client=ReadLog 'Microsoft-Windows-SMBClient/Audit' 31998,31999" in events
+
+
+def test_read_state_bounds_the_query_and_keeps_the_count_past_a_bad_record() -> None:
+    """F-8: -MaxEvents bounds the read (truncated says it was reached), and a record that cannot
+    be read or formatted is a non-terminating error collected beside the events, so the count
+    survives and the log still reports an error (no events is not one)."""
+    events = _read_events_part()
+    assert "-MaxEvents $Request.max_events `\n-ErrorAction SilentlyContinue -ErrorVariable re|" in (
+        events
+    )
+    assert (
+        "$re=@($re|?{\"$($_.FullyQualifiedErrorId)\" -notlike 'NoMatchingEventsFound*'})" in events
+    )
+    assert (
+        'if($re.Count){$r.error="$($re.Count) event record(s) could not be read: $($re[0])"}'
+        in (events)
+    )
+    assert "$r.truncated=$x.Count -ge $Request.max_events" in events
+    assert '$x|group I|%{$r.ids["$($_.Name)"]=$_.Count}' in events
 
 
 def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
     events = _read_events_part()
-    # Every event in the window is grouped (no -MaxEvents, no cut before grouping) ...
-    assert "MaxEvents" not in events
-    assert "$g=@($x|group {\"$($_.Properties[0].Value)\"}|sort ({-$_.Count},'Name'))" in events
-    # ... and only the sorted groups are cut to max_peers.
-    assert "peers=@($g|select -First $Request.max_peers|" in events
+    # Every event read is grouped, and only the sorted groups are cut to max_peers.
+    assert "$g=@($x|group P|sort ({-$_.Count},'Name'))" in events
+    assert "$r.peers=@($g|select -First $Request.max_peers|%{$l=$_.Group[0]" in events
     # Get-WinEvent returns the newest event first, so a group's first event is its last.
-    assert "last=if($_.Group[0].TimeCreated){$_.Group[0].TimeCreated.ToString('o')}" in events
-    assert "max_events" not in _scripts.READ_STATE.body
+    assert "last=if($l.T){$l.T.ToString('o')}" in events
+    assert "T=$_.TimeCreated" in events
+
+
+def test_the_peer_comes_from_named_event_data_then_the_first_property() -> None:
+    """F-2: the label is a named EventData field when the event has one, else Properties[0];
+    peer_field says which, and a failure of either read leaves the other (both in a try)."""
+    events = _read_events_part()
+    peer = events[: events.index("function ReadLog(")]
+    assert "try{$d=([xml]$e.ToXml()).Event.EventData.Data" in peer
+    assert "foreach($f in 'ClientName','ClientAddress','ServerName')" in peer
+    assert "$v=\"$(@($d|?{$_.Name -eq $f})[0].'#text')\"" in peer
+    assert "if($v){return $f,$v}}}catch{}" in peer
+    assert 'try{$p="$($e.Properties[0].Value)"}catch{}' in peer
+    assert peer.rstrip().endswith("'#0',$p}")
+    assert "$k=Peer $_;[pscustomobject]@{P=$k[1];F=$k[0];I=$_.Id;T=$_.TimeCreated}" in events
+    assert "peer_field=$l.F" in events
 
 
 def test_both_scripts_report_the_registry_groups_and_the_marker() -> None:

@@ -149,8 +149,13 @@ def rsop_policy(name: str, gpo_name: str = "SMB audit", gpo_id: str = "{GPO-2}")
     }
 
 
-def peer(name: str, count: int, last: str = "2026-11-24T10:00:00.0000000Z") -> Dict[str, Any]:
-    return {"peer": name, "count": count, "last": last}
+def peer(
+    name: str,
+    count: int,
+    last: str = "2026-11-24T10:00:00.0000000Z",
+    peer_field: str = "ClientName",
+) -> Dict[str, Any]:
+    return {"peer": name, "count": count, "last": last, "peer_field": peer_field}
 
 
 def log(
@@ -160,20 +165,26 @@ def log(
     peers: Sequence[PeerSpec] = (),
     count: Optional[int] = None,
     peers_total: Optional[int] = None,
+    truncated: bool = False,
+    ids: Optional[Mapping[str, int]] = None,
 ) -> Dict[str, Any]:
-    """One side's audit log; count and peers_total default to what the peers add up to."""
+    """One side's audit log; count and peers_total default to what the peers add up to, and the
+    events per id to all of them under one id."""
     items: List[Dict[str, Any]] = []
     for p in peers:
         if isinstance(p, Mapping):
             items.append(dict(p))
         else:
             items.append(peer(*p))
+    total = sum(int(p["count"]) for p in items) if count is None else count
     return {
         "available": available,
         "error": error,
-        "count": sum(int(p["count"]) for p in items) if count is None else count,
+        "count": total,
         "peers_total": len(items) if peers_total is None else peers_total,
         "peers": items,
+        "truncated": truncated,
+        "ids": dict(ids) if ids is not None else ({"3021": total} if total else {}),
     }
 
 

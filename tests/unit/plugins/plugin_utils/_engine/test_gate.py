@@ -146,6 +146,25 @@ def test_closed_on_a_log_read_error_naming_the_error() -> None:
     assert "could not be read: Access is denied" in closed.reason
 
 
+def test_a_truncated_log_says_at_least() -> None:
+    """EVT-16: a read that reached max_events counts a lower bound."""
+    log = answers.log(peers=[("10.0.0.5", 10000)], truncated=True)
+    closed = gate(audited(server_log=log))
+    assert closed is not None
+    assert "at least 10000 unsigned-client events" in closed.reason
+    plain = gate(audited(server_log=answers.log(peers=[("10.0.0.5", 3)])))
+    assert plain is not None
+    assert "at least" not in plain.reason
+
+
+def test_closed_on_an_unreadable_log_even_with_events_counted() -> None:
+    """EVT-11: records that could not be read keep the count and make the log an error."""
+    log = answers.log(peers=[("10.0.0.5", 2)], error="1 event record(s) could not be read: x")
+    closed = gate(audited(server_log=log))
+    assert closed is not None
+    assert "could not be read: 1 event record(s) could not be read" in closed.reason
+
+
 def test_closed_on_events_naming_every_listed_peer_and_how_many_were_left_out() -> None:
     log = answers.log(
         peers=[("10.0.0.5", 51), ("10.0.0.6", 1)],

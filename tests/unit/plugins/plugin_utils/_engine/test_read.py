@@ -348,10 +348,12 @@ def test_parse_read_state_types_every_part() -> None:
         error=None,
         count=56,
         peers=(
-            PeerCount("10.0.0.5", 51, "2026-11-24T10:00:00.0000000Z"),
-            PeerCount("10.0.0.6", 5, "2026-11-24T10:00:00.0000000Z"),
+            PeerCount("10.0.0.5", 51, "2026-11-24T10:00:00.0000000Z", "ClientName"),
+            PeerCount("10.0.0.6", 5, "2026-11-24T10:00:00.0000000Z", "ClientName"),
         ),
         peers_total=2,
+        truncated=False,
+        ids={"3021": 56},
     )
     assert server.readable
     assert server.peers_left_out == 0
@@ -491,3 +493,35 @@ def test_planned_without_changes_is_the_same_state() -> None:
     assert planned.server_config == before.server_config
     assert planned.client_config == before.client_config
     assert planned.registry == before.registry
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param({"3021": 3}, id="short-of-the-count"),
+        pytest.param({"3021": 4, "3022": 1}, id="past-the-count"),
+        pytest.param({"3021": 4, "3022": 0}, id="an-id-with-no-event"),
+    ],
+)
+def test_event_ids_must_add_up_to_the_count(ids: Dict[str, int]) -> None:
+    """The events per id (EVT-3) are the same events as the count: a mismatch is a script or
+    reader fault, and a log whose numbers disagree cannot be trusted to be empty."""
+    data = answers.read_state(events=answers.events(server=answers.log(peers=[("a", 4)], ids=ids)))
+    with pytest.raises(ProtocolError, match=r"events\.server\.ids: .* add up to 4"):
+        parse_read_state(data)
+
+
+def test_truncated_and_the_peer_field_are_typed() -> None:
+    log = answers.log(
+        peers=[answers.peer("a", 3, peer_field="#0")],
+        truncated=True,
+        ids={"3021": 1, "3022": 2},
+    )
+    parsed = parse_read_state(answers.read_state(events=answers.events(server=log)))
+    server = parsed.events["server"]
+    assert (server.truncated, dict(server.ids)) == (True, {"3021": 1, "3022": 2})
+    assert server.peers[0].peer_field == "#0"
+    bad = answers.log(truncated=True)
+    bad["truncated"] = "yes"
+    with pytest.raises(ProtocolError, match=r"events\.server\.truncated"):
+        parse_read_state(answers.read_state(events=answers.events(server=bad)))

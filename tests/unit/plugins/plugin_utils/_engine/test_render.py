@@ -160,11 +160,23 @@ def test_facts_of_the_documented_example() -> None:
                 "error": None,
                 "count": 57,
                 "peers": [
-                    {"peer": "10.20.0.15", "count": 51, "last": "2026-11-30T11:45:00.0000000Z"},
-                    {"peer": "PRINTER-07", "count": 4, "last": "2026-11-29T09:30:00.0000000Z"},
+                    {
+                        "peer": "10.20.0.15",
+                        "count": 51,
+                        "last": "2026-11-30T11:45:00.0000000Z",
+                        "peer_field": "ClientName",
+                    },
+                    {
+                        "peer": "PRINTER-07",
+                        "count": 4,
+                        "last": "2026-11-29T09:30:00.0000000Z",
+                        "peer_field": "ClientName",
+                    },
                 ],
                 "peers_total": 3,
                 "peers_left_out": 1,
+                "truncated": False,
+                "ids": {"3021": 57},
             },
             "client": {
                 "available": False,
@@ -173,6 +185,8 @@ def test_facts_of_the_documented_example() -> None:
                 "peers": [],
                 "peers_total": 0,
                 "peers_left_out": 0,
+                "truncated": False,
+                "ids": {},
             },
         },
     }
