@@ -11,7 +11,8 @@
 #   1. $CHANGELOG_BASE, when set (any commit-ish), e.g. a PR's target branch in CI;
 #   2. on a branch that has left the upstream main (origin/HEAD, else origin/main, else main):
 #      the merge base with it;
-#   3. the newest release tag reachable from HEAD (0.1.0 or v0.1.0);
+#   3. the newest commit whose changelogs/changelog.yaml records a release (its `releases:` is
+#      not the empty `{}`);
 #   4. no release yet: the whole history.
 # The working tree is compared, not just HEAD, so uncommitted and untracked files count too: a
 # local `make test` gives the same answer as CI will after the commit.
@@ -24,7 +25,7 @@ if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 fi
 if [[ $(git rev-parse --is-shallow-repository) == true && -z ${CHANGELOG_BASE:-} ]]; then
   echo "changelog-fragments: this clone is shallow, so the last release cannot be found." >&2
-  echo "changelog-fragments: run 'git fetch --unshallow --tags' or set CHANGELOG_BASE." >&2
+  echo "changelog-fragments: run 'git fetch --unshallow' or set CHANGELOG_BASE." >&2
   exit 2
 fi
 
@@ -39,6 +40,17 @@ upstream_main() {
   return 1
 }
 
+# release_commit: print the newest commit whose changelog.yaml lists at least one release.
+release_commit() {
+  local commit
+  for commit in $(git log --format=%H -- changelogs/changelog.yaml); do
+    if git show "$commit:changelogs/changelog.yaml" 2>/dev/null | grep -qE '^releases:[[:space:]]*$'; then
+      echo "$commit"; return 0
+    fi
+  done
+  return 1
+}
+
 empty_tree=$(git hash-object -t tree /dev/null)
 base="" why=""
 if [[ -n ${CHANGELOG_BASE:-} ]]; then
@@ -48,9 +60,8 @@ if [[ -n ${CHANGELOG_BASE:-} ]]; then
 elif main_ref=$(upstream_main) && mb=$(git merge-base HEAD "$main_ref" 2>/dev/null) \
     && [[ $mb != "$(git rev-parse HEAD)" ]]; then
   base=$mb why="the merge base with ${main_ref#refs/}"
-elif tag=$(git describe --tags --abbrev=0 --match '[0-9]*.[0-9]*.[0-9]*' --match 'v[0-9]*.[0-9]*.[0-9]*' \
-    HEAD 2>/dev/null); then
-  base=$(git rev-parse "$tag^{commit}") why="release $tag"
+elif release=$(release_commit); then
+  base=$release why="the release in $(git log -1 --format=%h "$release") (changelogs/changelog.yaml)"
 else
   base=$empty_tree why="the first commit (no release yet)"
 fi
