@@ -11,7 +11,7 @@ from typing import Any, List, Optional
 
 import yaml
 
-from lab import lifecycle
+from lab import ansible_test_inventory, lifecycle
 from lab.busy import Busy
 from lab.client import LabClient, LabError
 from lab.daemon import serve
@@ -46,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--smb-port", type=int, help="port for every smbd (445 needs root)")
     up.add_argument("--winrm-port", type=int, help="WinRM port on every host address")
     cmd("status", "show the fleet and its processes")
+    inv = cmd("inventory", "write an inventory of the running lab for another tool")
+    inv.add_argument(
+        "--ansible-test",
+        required=True,
+        metavar="PATH",
+        help="write the INI inventory `ansible-test windows-integration --inventory` reads",
+    )
+    inv.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="NAME",
+        help="only this host (repeatable; default: every host)",
+    )
     cmd("down", "stop every process the lab started")
     sv = cmd("serve", "run the lab in the foreground (what `up` starts)")
     sv.set_defaults(internal=True)
@@ -128,6 +142,9 @@ def _run(args: argparse.Namespace) -> int:
             winrm_port=args.winrm_port,
         )
         print(inventory)
+        return 0
+    if args.command == "inventory":
+        print(ansible_test_inventory.write(state_dir, Path(args.ansible_test), args.hosts))
         return 0
     if args.command == "down":
         report = lifecycle.down(state_dir)
