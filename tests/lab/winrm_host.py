@@ -106,7 +106,10 @@ class HostEndpoint:
         if server is not None:
             server.close()
             for w in list(self._conns):
-                w.close()
+                # abort, not close: a TLS close waits for the client's close_notify, and an
+                # idle keep-alive client (a pypsrp or pywinrm session left open) never sends
+                # it, so `down` (or the refused fault) would hang until SSL's shutdown timeout.
+                w.transport.abort()
             await server.wait_closed()
 
     # -- faults -----------------------------------------------------------------------------------

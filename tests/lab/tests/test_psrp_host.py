@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
@@ -18,6 +23,7 @@ from pypsrp.wsman import NAMESPACES, WSMan
 
 from lab.client import LabClient
 from lab.inventory import FILES
+from lab.lifecycle import running_lab
 from lab.tests._helpers import BOOTSTRAP, protocol_script
 
 pytestmark = pytest.mark.lab
@@ -38,17 +44,19 @@ def runspace(
         auth="basic",
         username=fleet["user"],
         password=fleet["password"],
-        encryption="never",
+        # pypsrp takes Basic over HTTP only unencrypted; over HTTPS TLS is the encryption.
+        encryption="never" if fleet["scheme"] == "http" else "auto",
         cert_validation=False,
         **wsman,
     )
     ps_host = PSHost(None, None, False, "lab test host", None, PSHostUserInterface(), "1.0")
     pool = RunspacePool(connection, host=ps_host, configuration_name=configuration)
-    pool.open()
     try:
+        pool.open()
         yield pool, ps_host
     finally:
         pool.close()
+        connection.close()
 
 
 def bootstrap(pool: RunspacePool, script_input: Any) -> PowerShell:
@@ -281,3 +289,55 @@ def test_answer_faults_apply_to_pipelines(demo_lab: LabClient) -> None:
         bootstrap(pool, protocol_script("apply", request).splitlines())
     assert demo_lab.records("ms2016")["writes"][-1]["property"] == "RequireSecuritySignature"
     assert demo_lab.records("ms2016")["faults"][-1]["fault"] == "drop_after_write"
+
+
+RAW_PLAYBOOK = """
+- hosts: windows
+  gather_facts: false
+  tasks:
+    - ansible.builtin.raw: Write-Output 'hello over psrp'
+      register: said
+    - ansible.builtin.assert:
+        that:
+          - said.rc == 0
+          - said.stdout_lines == ['hello over psrp']
+    - ansible.builtin.raw: exit 3
+      register: failed_raw
+      failed_when: failed_raw.rc != 3
+"""
+
+
+def test_https_fleet_over_the_psrp_connection_plugin(tmp_path: Path) -> None:
+    """ansible-playbook with the lab's psrp inventory of an HTTPS fleet: the generated
+    certificate ignored, Basic auth, rc from SetShouldExit; a host answering 401 unreachable."""
+    fleet = {
+        "scheme": "https",
+        "hosts": [
+            {"name": "tls1", "os": "windows_server_2025", "domain_role": 3},
+            {"name": "locked", "os": "windows_server_2019", "domain_role": 3},
+        ],
+    }
+    with running_lab(fleet, tmp_path / "state") as lab:
+        inventory = lab.inventory.with_name(FILES["psrp"])
+        assert "ansible_psrp_message_encryption" not in inventory.read_text()
+        with runspace(lab, "tls1") as (pool, _):
+            ps = bootstrap(pool, protocol_script("read_state", READ).splitlines())
+        assert json.loads(ps.output[0])["computer_name"] == "TLS1"
+        lab.fault("locked", "unauthorized")
+        (tmp_path / "play.yml").write_text(RAW_PLAYBOOK)
+        env = {**os.environ, "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"), "ANSIBLE_NOCOLOR": "1"}
+        run = subprocess.run(
+            [Path(sys.executable).parent / "ansible-playbook", "-i", inventory, "play.yml"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        recap = dict(re.findall(r"^(\S+)\s+:\s+(ok=.*)$", run.stdout, re.MULTILINE))
+        assert re.search(r"ok=3 .*failed=0", recap["tls1"]), run.stdout
+        assert "unreachable=1" in recap["locked"], run.stdout
+        assert "failed to authenticate" in run.stdout
+        raw = [s for s in lab.records("tls1")["scripts"] if s["op"] == "raw"]
+        assert [(s["transport"], s["rc"]) for s in raw] == [("psrp", 0), ("psrp", 3)]
