@@ -42,6 +42,8 @@ options:
         an age such as C(30m), C(12h), C(7d) or C(2w).
       - Not set skips the event query (except for the audit-first gate of
         M(winhardening.smb.win_smb_signing), which then uses C(7d)).
+      - At most the newest 10,000 events are read per log, so a noisy log is read in bounded
+        time; a log that reaches the bound says C(truncated) and its counts are lower bounds.
     type: str
   max_audit_peers:
     description:
@@ -127,4 +129,21 @@ options:
         a time cannot stretch it.
     type: float
     default: 3.0
+"""
+
+    # The attributes of the controller-side report actions (report, merge, rollback); each
+    # module adds its own check_mode details.
+    CONTROLLER_REPORT = r"""
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+    details: Reads and writes on the controller.
 """

@@ -33,13 +33,8 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - winhardening.smb.smb_signing.controller_report
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: full
   check_mode:
     support: full
     details: The report describes the hosts and changes nothing on them, so it is written
@@ -47,11 +42,6 @@ attributes:
       C(.check.html)), so the files of the last real run stay as they were. Each format says it
       was a check run (C(run.check_mode) in the JSON, the C(check_mode) column of the CSV, a
       banner on the page), and the run history records it as a run that wrote nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Writes on the controller.
 options:
   dest:
     description:

@@ -28,22 +28,12 @@ author:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - winhardening.smb.smb_signing.controller_report
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: full
   check_mode:
     support: full
     details: The report is written in check mode too and says so; it then lists what would be
       restored.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-    details: Reads and writes on the controller.
 options:
   step:
     description: C(plan) before the hosts' task, C(report) after it.
