@@ -37,6 +37,7 @@ _FLEET_KEYS = {
     "hosts",
     "scale",
     "max_command_line",
+    "connection",
 }
 _HOST_KEYS = {
     "name",
@@ -70,6 +71,9 @@ class Fleet:
     shared_smbd: bool
     subnet: Optional[int]
     max_command_line: int = 8191
+    # The connection plugin of the inventory.yml that `up` writes (winrm or psrp; both
+    # inventories are written either way, lab/inventory.py).
+    connection: str = "winrm"
     hosts: List[HostModel] = field(default_factory=list)
 
 
@@ -90,6 +94,9 @@ def parse(data: Any, where: str) -> Fleet:
     scheme = data.get("scheme", "http")
     if scheme not in ("http", "https"):
         raise FleetError(f"{where}: scheme must be http or https, got {scheme!r}")
+    connection = data.get("connection", "winrm")
+    if connection not in ("winrm", "psrp"):
+        raise FleetError(f"{where}: connection must be winrm or psrp, got {connection!r}")
     fleet = Fleet(
         name=str(data.get("name", "lab")),
         user=str(data.get("user", "labadmin")),
@@ -100,6 +107,7 @@ def parse(data: Any, where: str) -> Fleet:
         shared_smbd=bool(data.get("shared_smbd", False)),
         subnet=data.get("subnet"),
         max_command_line=int(data.get("max_command_line", 8191)),
+        connection=connection,
     )
     hosts = list(data.get("hosts") or [])
     if data.get("scale"):

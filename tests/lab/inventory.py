@@ -1,21 +1,23 @@
 """The YAML Ansible inventories that point at the lab's hosts: one per connection plugin.
 
-``inventory.yml`` reaches every host over ``winrm``; ``inventory-psrp.yml`` reaches the same
-hosts, with the same credentials, port and scheme, over ``psrp`` (lab/psrp_host.py). A test or
-a user picks the connection by picking the file.
+``inventory-winrm.yml`` reaches every host over ``winrm``, ``inventory-psrp.yml`` the same hosts,
+with the same credentials, port and scheme, over ``psrp`` (lab/psrp_host.py). ``inventory.yml``,
+the one ``up`` prints, is the fleet's ``connection`` (default winrm). A test or a user picks the
+connection with the fleet key or by picking the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import yaml
 
 from lab.fleet import PROFILE_GROUPS
 
 CONNECTIONS = ("winrm", "psrp")
-FILES = {"winrm": "inventory.yml", "psrp": "inventory-psrp.yml"}
+FILES = {"winrm": "inventory-winrm.yml", "psrp": "inventory-psrp.yml"}
+DEFAULT_FILE = "inventory.yml"
 
 
 def _connection_vars(fleet: Dict[str, Any], connection: str) -> Dict[str, Any]:
@@ -42,7 +44,10 @@ def _connection_vars(fleet: Dict[str, Any], connection: str) -> Dict[str, Any]:
     raise ValueError(f"connection must be one of {', '.join(CONNECTIONS)}, got {connection!r}")
 
 
-def build_inventory(fleet: Dict[str, Any], connection: str = "winrm") -> Dict[str, Any]:
+def build_inventory(fleet: Dict[str, Any], connection: Optional[str] = None) -> Dict[str, Any]:
+    """The inventory over ``connection``, by default the fleet's (a fleet.json of a lab started
+    before the key existed has none: winrm)."""
+    connection = connection or fleet.get("connection") or "winrm"
     windows: Dict[str, Any] = {}
     groups: Dict[str, Dict[str, Any]] = {}
     for host in fleet["hosts"]:
@@ -61,7 +66,8 @@ def build_inventory(fleet: Dict[str, Any], connection: str = "winrm") -> Dict[st
 
 
 def write_inventory(state_dir: Path, fleet: Dict[str, Any]) -> Path:
-    """Write one inventory per connection; return the path of the default one (winrm)."""
+    """Write one inventory per connection, and inventory.yml over the fleet's; return that."""
+    default = fleet.get("connection") or "winrm"
     for connection in CONNECTIONS:
         text = (
             f"# Written by `python -m lab up`; the lab is a simulated Windows fleet, reached "
@@ -71,4 +77,6 @@ def write_inventory(state_dir: Path, fleet: Dict[str, Any]) -> Path:
             build_inventory(fleet, connection), sort_keys=False, default_flow_style=False
         )
         (state_dir / FILES[connection]).write_text(text)
-    return state_dir / FILES["winrm"]
+        if connection == default:
+            (state_dir / DEFAULT_FILE).write_text(text)
+    return state_dir / DEFAULT_FILE

@@ -61,6 +61,7 @@ def prepare(
         "shared_smbd": fleet.shared_smbd,
         "subnet": net,
         "max_command_line": fleet.max_command_line,
+        "connection": fleet.connection,
         "hosts": [
             {"name": h.name, "address": address_for(net, i), "domain_role": h.domain_role}
             for i, h in enumerate(fleet.hosts)

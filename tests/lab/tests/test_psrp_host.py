@@ -21,6 +21,7 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import NAMESPACES, WSMan
 
+from lab import fleet as fleet_mod
 from lab.client import LabClient
 from lab.inventory import FILES
 from lab.lifecycle import running_lab
@@ -259,6 +260,10 @@ def test_only_the_default_session_configuration(demo_lab: LabClient) -> None:
 
 
 def test_the_psrp_inventory_reaches_the_same_hosts(demo_lab: LabClient) -> None:
+    # The demo fleet names no connection: inventory.yml is the winrm one.
+    assert demo_lab.inventory.read_text() == (
+        demo_lab.inventory.with_name(FILES["winrm"]).read_text()
+    )
     winrm = yaml.safe_load(demo_lab.inventory.read_text())
     psrp = yaml.safe_load(demo_lab.inventory.with_name(FILES["psrp"]).read_text())
     hosts: Dict[str, Dict[str, Any]] = psrp["all"]["children"]["windows"]["hosts"]
@@ -312,13 +317,16 @@ def test_https_fleet_over_the_psrp_connection_plugin(tmp_path: Path) -> None:
     certificate ignored, Basic auth, rc from SetShouldExit; a host answering 401 unreachable."""
     fleet = {
         "scheme": "https",
+        "connection": "psrp",
         "hosts": [
             {"name": "tls1", "os": "windows_server_2025", "domain_role": 3},
             {"name": "locked", "os": "windows_server_2019", "domain_role": 3},
         ],
     }
     with running_lab(fleet, tmp_path / "state") as lab:
-        inventory = lab.inventory.with_name(FILES["psrp"])
+        # The fleet's connection: inventory.yml is the psrp one.
+        inventory = lab.inventory
+        assert inventory.read_text() == inventory.with_name(FILES["psrp"]).read_text()
         assert "ansible_psrp_message_encryption" not in inventory.read_text()
         with runspace(lab, "tls1") as (pool, _):
             ps = bootstrap(pool, protocol_script("read_state", READ).splitlines())
@@ -341,3 +349,11 @@ def test_https_fleet_over_the_psrp_connection_plugin(tmp_path: Path) -> None:
         assert "failed to authenticate" in run.stdout
         raw = [s for s in lab.records("tls1")["scripts"] if s["op"] == "raw"]
         assert [(s["transport"], s["rc"]) for s in raw] == [("psrp", 0), ("psrp", 3)]
+
+
+def test_a_fleet_names_a_known_connection() -> None:
+    hosts = [{"name": "h1", "os": "windows_server_2022", "domain_role": 3}]
+    assert fleet_mod.parse({"hosts": hosts, "connection": "psrp"}, "f").connection == "psrp"
+    assert fleet_mod.parse({"hosts": hosts}, "f").connection == "winrm"
+    with pytest.raises(fleet_mod.FleetError, match="connection must be winrm or psrp, got 'ssh'"):
+        fleet_mod.parse({"hosts": hosts, "connection": "ssh"}, "f")
