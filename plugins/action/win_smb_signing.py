@@ -39,7 +39,6 @@ from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.read impo
     ApplyOutcome,
     TargetState,
 )
-from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.targets import targets_for
 from ansible_collections.winhardening.smb.plugins.plugin_utils._engine.written import (
     not_applied,
     write_warnings,
@@ -80,7 +79,7 @@ class ActionModule(SmbSigningActionBase):
         before = assess_host(host, options, state)
         out["profile"] = before.profile
         out["ansible_facts"] = {"smb_signing": render.facts(before)}
-        targets = targets_for(options, before.profile, host)
+        targets = before.targets
         out["desired"] = {
             n: v for n, v in targets.items() if v is not None and before.settings[n].supported
         }

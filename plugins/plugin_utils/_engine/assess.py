@@ -189,6 +189,8 @@ class HostAssessment:
     domain_role: int
     profile: str
     baseline: str
+    # The target of each setting for this host (None: not judged), as assessed.
+    targets: Mapping[str, Optional[bool]] = field(hash=False)
     settings: Mapping[str, SettingAssessment] = field(hash=False)
     smb1_server_enabled: Optional[bool]
     rsop_available: bool
@@ -534,6 +536,7 @@ def assess(
         domain_role=state.domain_role,
         profile=profile,
         baseline=baseline,
+        targets=dict(targets),
         settings=settings,
         smb1_server_enabled=state.server_config.get("EnableSMB1Protocol"),
         rsop_available=state.rsop.available,
