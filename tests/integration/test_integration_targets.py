@@ -150,6 +150,46 @@ def test_the_lab_inventory_is_the_ini_ansible_test_reads(lab: LabClient, tmp_pat
     assert "dc01 " not in only.read_text()
 
 
+def test_the_inventory_template_is_what_ansible_test_reads(tmp_path: Path) -> None:
+    """tests/integration/inventory.winrm.template, filled in, is an INI inventory with the host in
+    [windows] over WinRM on HTTPS with the certificate validated; the filled-in copy in the
+    checkout is ignored by git (it holds a password)."""
+    template = (REPO / "tests" / "integration" / "inventory.winrm.template").read_text()
+    values = {
+        "@NAME": "win2022",
+        "@HOST": "win2022.lab.test",
+        "@USER": "Administrator",
+        "@PASSWORD": "Secret-123",
+        "@CA_PEM": "/etc/ssl/winrm.pem",
+    }
+    filled = template
+    for placeholder, value in values.items():
+        filled = filled.replace(placeholder, value)
+    assert "@" not in re.sub(r"(?m)^#.*$", "", filled), "a placeholder outside the comments"
+    path = tmp_path / "inventory.winrm"
+    path.write_text(filled)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    data = json.loads(out)
+    assert data["windows"]["hosts"] == ["win2022"]
+    assert sorted(data["winrm"]["children"]) == ["windows"]
+    host = data["_meta"]["hostvars"]["win2022"]
+    assert host["ansible_connection"] == "winrm"
+    assert host["ansible_winrm_scheme"] == "https"
+    assert host["ansible_port"] == 5986
+    assert host["ansible_winrm_server_cert_validation"] == "validate"
+    assert host["ansible_password"] == "Secret-123"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "tests/integration/inventory.winrm"], cwd=REPO, check=False
+    )
+    assert ignored.returncode == 0, "tests/integration/inventory.winrm is not git-ignored"
+
+
 def test_the_targets_pass_against_the_lab(lab: LabClient, tmp_path: Path) -> None:
     """Both targets pass on both hosts, every branch the fleet is built for runs, the enforce
     target really wrote, and the hosts are left with the values they had."""
