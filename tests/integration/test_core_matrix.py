@@ -20,6 +20,7 @@ import yaml
 from integration.playbook import BIN, DEMO_FLEET, REPO, WIDE_WINDOW, run_playbook
 
 from lab.client import LabClient
+from lab.inventory import FILES
 from lab.lifecycle import running_lab
 
 # minor -> the venv whose ansible-core it is (bootstrap makes them).
@@ -118,3 +119,31 @@ def test_audit_and_enforce_on_each_claimed_release(
     row = enforce.report()["hosts"][0]
     assert (row["host"], row["status"]) == (host, "compliant"), row["status_reasons"]
     assert len(lab.records(host)["writes"]) > writes_before
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+@pytest.mark.parametrize("minor", sorted(VENVS, key=_minor))
+def test_audit_over_psrp_on_each_claimed_release(
+    lab: LabClient, minor: str, tmp_path: Path
+) -> None:
+    """The psrp connection hands the script to the bootstrap as pipeline input: one string on
+    older releases, one string per line from 2.19 (docs/dev/target-protocol.md). Each claimed
+    release reads every host over psrp, and the lab saw PSRP pipelines, not WinRS commands."""
+    venv = VENVS[minor]
+    before = {h: len(lab.records(h)["scripts"]) for h in lab.hosts()}
+    audit = run_playbook(
+        "winhardening.smb.audit",
+        lab.inventory.with_name(FILES["psrp"]),
+        tmp_path / "audit",
+        report_dir=tmp_path / "audit-report",
+        extra_vars={"smb_signing_audit_window": WIDE_WINDOW},
+        bin_dir=venv / "bin",
+    )
+    assert audit.rc == 0, audit.tail()
+    rows = {r["host"]: r for r in audit.report()["hosts"]}
+    assert sorted(rows) == sorted(lab.hosts())
+    assert all(r["status"] in ("compliant", "noncompliant") for r in rows.values()), rows
+    for host in lab.hosts():
+        new = lab.records(host)["scripts"][before[host] :]
+        assert [(s["op"], s["transport"]) for s in new] == [("read_state", "psrp")], host
