@@ -5,7 +5,9 @@
 #
 # What is checked is what ships: the tarball `ansible-galaxy collection build` makes (so
 # build_ignore applies), unpacked under build/sanity/ansible_collections/<namespace>/<name> as
-# ansible-test requires, plus tests/config.yml and tests/sanity/ (ansible-test's own settings).
+# ansible-test requires, plus tests/config.yml and tests/sanity/ (ansible-test's own settings)
+# and the integration targets (tests/integration/targets, which scripts/windows-integration.sh
+# runs), so yamllint and the other file checks cover them too.
 # The lab, the test suites, scripts and benchmarks are developer tooling and never reach users.
 #
 # ansible-test's per-test venvs bootstrap pip from a download host these machines cannot reach,
@@ -32,6 +34,8 @@ rm -f "$work/$namespace-$name-"*.tar.gz
 mkdir -p "$dest/tests"
 cp -p tests/config.yml "$dest/tests/"
 [[ -d tests/sanity ]] && cp -rp tests/sanity "$dest/tests/"
+mkdir -p "$dest/tests/integration"
+cp -rp tests/integration/targets "$dest/tests/integration/"
 # ansible-test lists files through git; without a repository of its own here it would find the
 # checkout's, where build/ is ignored, and see no files at all.
 git init -q "$dest"
