@@ -96,15 +96,18 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 # - Events (ReadLog, one audit log): -ListLog runs inside the try under the prologue's
 #   $ErrorActionPreference = 'Stop', which makes its errors terminating with the error record as
 #   $_ (about_Preference_Variables): NoMatchingLogsFound means the log is missing (available
-#   false); anything else, LogInfoNoAccess (access denied) included, is the log's error, never
-#   "missing". Only a log -ListLog found is queried (-FilterHashtable on a missing log raises
-#   NoMatchingLogsFound or worse). The query is bounded by -MaxEvents (the request's max_events,
+#   false); anything else is the log's error, never "missing": access denied to the log is
+#   LogInfoNoAccess on current PowerShell 7, and LogInfoUnavailable on Windows PowerShell 5.1,
+#   which writes it before its NoMatchingLogsFound, so under Stop it is the one caught. Only a
+#   log -ListLog found is queried (-FilterHashtable on a missing log raises NoMatchingLogsFound
+#   or worse). The query is bounded by -MaxEvents (the request's max_events,
 #   newest first; truncated says the cap was reached, so count and peers_total are lower bounds)
-#   and passes -ErrorAction SilentlyContinue with -ErrorVariable: Get-WinEvent writes a record it
-#   cannot read or format as a non-terminating error and goes on (GetEventCommand.cs
-#   ReadEvents), so one bad record no longer discards the count; every such error but
-#   NoMatchingEventsFound ("no events", count 0) becomes the log's error, with the count kept.
-#   A terminating error of the query is the log's error with count 0.
+#   and runs under Stop too, so the first error ends it: a record Get-WinEvent cannot read would
+#   otherwise be retried without end (GetEventCommand.cs ReadEvents), and one it cannot format
+#   leaves a hole. -OutVariable keeps the events written before the error (the variable is set
+#   when the pipeline starts and grows as each object is written), so the log reports "the read
+#   stopped after N event(s)" as its error and still counts those N. NoMatchingEventsFound
+#   ("no events") is count 0, not an error.
 #   Peer: the label comes from the first named EventData field present of ClientName,
 #   ClientAddress, ServerName (the event XML, $e.ToXml()), else the first property; peer_field says
 #   which (#0 for the position), because Microsoft documents neither for these events. ids counts
@@ -165,16 +168,13 @@ foreach($f in 'ClientName','ClientAddress','ServerName'){$v="$(@($d|?{$_.Name -e
 if($v){return $f,$v}}}catch{}
 try{$p="$($e.Properties[0].Value)"}catch{}
 '#0',$p}
-function ReadLog($n,$i){$r=@{available=$true;error=$null;truncated=$false;ids=@{}};$x=@()
-try{if(Get-WinEvent -ListLog $n){$re=@()
-$f=@{LogName=$n;Id=$i;StartTime=([datetime]$t).ToLocalTime()}
-$x=@(Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events `
--ErrorAction SilentlyContinue -ErrorVariable re|
-%{$k=Peer $_;[pscustomobject]@{P=$k[1];F=$k[0];I=$_.Id;T=$_.TimeCreated}})
-$re=@($re|?{"$($_.FullyQualifiedErrorId)" -notlike 'NoMatchingEventsFound*'})
-if($re.Count){$r.error="$($re.Count) event record(s) could not be read: $($re[0])"}}}
+function ReadLog($n,$i){$r=@{available=$true;error=$null;truncated=$false;ids=@{}};$ov=@()
+try{if(Get-WinEvent -ListLog $n){$f=@{LogName=$n;Id=$i;StartTime=([datetime]$t).ToLocalTime()}
+$null=Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events -OutVariable ov}}
 catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*'){$r.available=$false}
-else{$r.error="$_";$x=@()}}
+elseif($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){
+$r.error=if($ov.Count){"the read stopped after $($ov.Count) event(s): $_"}else{"$_"}}}
+$x=@($ov|%{$k=Peer $_;[pscustomobject]@{P=$k[1];F=$k[0];I=$_.Id;T=$_.TimeCreated}})
 $g=@($x|group P|sort ({-$_.Count},'Name'))
 $x|group I|%{$r.ids["$($_.Name)"]=$_.Count}
 $r.count=$x.Count;$r.peers_total=$g.Count;$r.truncated=$x.Count -ge $Request.max_events

@@ -48,6 +48,8 @@ EVENT_IDS = {"server": (3021, 3022), "client": (31998, 31999)}
 # otherwise ("#0": no named field). The script tries ClientName, ClientAddress, ServerName.
 PEER_FIELD_NAMES = ("ClientName", "ClientAddress", "ServerName", "#0")
 PEER_FIELDS = {"server": "ClientName", "client": "ServerName"}
+# What Get-WinEvent raises for a record it cannot read (event_read_stops_after).
+READ_ERROR = "The RPC server is unavailable"
 # The collection's own marker: HKLM\\SOFTWARE\\winhardening.smb, REG_SZ AuditUnsignedClientsSince.
 MARKER_KEY = "SOFTWARE\\winhardening.smb"
 MARKER_VALUE = "AuditUnsignedClientsSince"
@@ -90,9 +92,10 @@ class HostModel:
     # side -> the error text Get-WinEvent -ListLog raises for that side's log (it exists but, for
     # example, the caller may not read it: LogInfoNoAccess); the log is then not queried.
     event_list_error: Dict[str, str] = field(default_factory=dict)
-    # side -> how many records in the window Get-WinEvent cannot read or format: each is a
-    # non-terminating error and is left out of the output (GetEventCommand.cs ReadEvents).
-    event_unreadable_records: Dict[str, int] = field(default_factory=dict)
+    # side -> after how many events (newest first) the query meets a record it cannot read or
+    # format: under the Stop preference that error ends the query, and the script keeps the
+    # events written before it (-OutVariable) and reports where the read stopped.
+    event_read_stops_after: Dict[str, int] = field(default_factory=dict)
     # side -> the named EventData field that carries the peer ("#0": none, so the first event
     # property is the label). Microsoft documents neither (UNCONFIRMED), so it is a knob.
     event_peer_field: Dict[str, str] = field(default_factory=dict)
@@ -282,11 +285,13 @@ class HostModel:
             # Get-WinEvent returns newest first and stops after max_events written events.
             matching.sort(key=lambda e: parse_time(e["time"]), reverse=True)
             matching = matching[: max(0, max_events)]
-            unreadable = self.event_unreadable_records.get(side, 0)
-            if unreadable:
+            stops_after = self.event_read_stops_after.get(side)
+            if stops_after is not None and stops_after <= len(matching):
+                matching = matching[:stops_after]
                 view["error"] = (
-                    f"{unreadable} event record(s) could not be read: The specified resource "
-                    "type cannot be found in the image file"
+                    f"the read stopped after {stops_after} event(s): {READ_ERROR}"
+                    if stops_after
+                    else READ_ERROR
                 )
             field_name = self.event_peer_field.get(side) or PEER_FIELDS[side]
             groups: Dict[str, Dict[str, Any]] = {}

@@ -97,7 +97,8 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     text, e.g. ``Access denied``; empty clears); ``event_log_error`` (``SIDE:TEXT``: the event
     query on that side's log fails with TEXT; ``SIDE:`` clears); ``event_list_error``
     (``SIDE:TEXT``: Get-WinEvent -ListLog fails with TEXT, as for access denied to the log);
-    ``event_unreadable_records`` (``SIDE:N``: N records in the window cannot be read);
+    ``event_read_stops_after`` (``SIDE:N``: the query fails at a record it cannot read after N
+    events);
     ``event_peer_field`` (``SIDE:FIELD``: the EventData field carrying the peer, ClientName,
     ClientAddress, ServerName or ``#0`` for none); ``audit_marker`` (an ISO 8601
     time, or ``absent``); ``language_mode`` (FullLanguage, ConstrainedLanguage,
@@ -139,14 +140,14 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
             model.event_log_error[side] = text
         else:
             model.event_log_error.pop(side, None)
-    elif key in ("event_list_error", "event_unreadable_records", "event_peer_field"):
+    elif key in ("event_list_error", "event_read_stops_after", "event_peer_field"):
         side, sep, text = value.partition(":")
         if not sep or side not in ("server", "client"):
             raise ModelError(f"{key}: expected SIDE:VALUE, SIDE server or client, got {value!r}")
         table = getattr(model, key)
         if not text:
             table.pop(side, None)
-        elif key == "event_unreadable_records":
+        elif key == "event_read_stops_after":
             if not text.isdigit():
                 raise ModelError(f"{key}: expected SIDE:N with N a whole number, got {value!r}")
             table[side] = int(text)

@@ -271,14 +271,21 @@ def test_knob_event_list_error_is_an_error_not_a_missing_log() -> None:
     assert m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]["error"] is None
 
 
-def test_knob_unreadable_records_keep_the_count_and_report_an_error() -> None:
+def test_knob_a_read_that_stops_keeps_the_events_before_and_reports_an_error() -> None:
+    """F-8: the first record the query cannot read ends it (Stop); the events written before
+    are kept (-OutVariable) and counted, and the log's error says where the read stopped."""
     m = _six_peers()
-    apply_assignment(m, "event_unreadable_records=server:2")
+    apply_assignment(m, "event_read_stops_after=server:3")
     view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
-    assert view["count"] == 56
-    assert view["error"].startswith("2 event record(s) could not be read: ")
+    assert (view["count"], view["ids"]) == (3, {"3022": 3})
+    assert view["error"] == "the read stopped after 3 event(s): The RPC server is unavailable"
+    apply_assignment(m, "event_read_stops_after=server:0")
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]
+    assert (view["count"], view["error"]) == (0, "The RPC server is unavailable")
+    apply_assignment(m, "event_read_stops_after=server:")
+    assert m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]["error"] is None
     with pytest.raises(ModelError, match="whole number"):
-        apply_assignment(m, "event_unreadable_records=server:two")
+        apply_assignment(m, "event_read_stops_after=server:two")
 
 
 def test_knob_event_peer_field() -> None:

@@ -35,10 +35,10 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     "Get-CimInstance": (CIM + "get-ciminstance", {"ClassName", "Namespace", "Filter"}),
     "Get-Item": (MGMT + "get-item", {"Path", "LiteralPath", "ErrorAction"}),
     "Get-ItemProperty": (MGMT + "get-itemproperty", {"Path", "LiteralPath", "ErrorAction"}),
-    # ErrorAction and ErrorVariable are common parameters (COMMON).
+    # OutVariable is a common parameter (COMMON).
     "Get-WinEvent": (
         DIAG + "get-winevent",
-        {"ListLog", "FilterHashtable", "MaxEvents", "ErrorAction", "ErrorVariable"},
+        {"ListLog", "FilterHashtable", "MaxEvents", "OutVariable"},
     ),
     "Get-Command": (CORE + "get-command", {"Name", "ParameterName", "ErrorAction"}),
     "Select-Object": (UTIL + "select-object", {"First"}),
@@ -292,29 +292,34 @@ def test_read_state_lists_each_log_in_the_try_and_tells_missing_from_unreadable(
     catch = events.index("catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*')")
     assert listlog < query < catch
     assert "Get-WinEvent -ListLog $n @q" not in events
-    assert '{$r.available=$false}\nelse{$r.error="$_";$x=@()}}' in events
+    caught = "catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*'){$r.available=$false}"
+    assert caught + "\nelseif(" in events
     # Both logs, with their documented ids (EVT-1, EVT-2).
     assert "server=ReadLog 'Microsoft-Windows-SMBServer/Audit' 3021,3022" in events
     assert "client=ReadLog 'Microsoft-Windows-SMBClient/Audit' 31998,31999" in events
 
 
 def test_read_state_bounds_the_query_and_keeps_the_count_past_a_bad_record() -> None:
-    """F-8: -MaxEvents bounds the read (truncated says it was reached), and a record that cannot
-    be read or formatted is a non-terminating error collected beside the events, so the count
-    survives and the log still reports an error (no events is not one)."""
+    """F-8: -MaxEvents bounds the read (truncated says it was reached). The query runs under the
+    Stop preference, so the first record it cannot read or format ends it (a read error would
+    otherwise be retried without end), and -OutVariable keeps the events written before: the log
+    reports where the read stopped as its error and still counts them. No events is no error."""
     events = _read_events_part()
-    assert "-MaxEvents $Request.max_events `\n-ErrorAction SilentlyContinue -ErrorVariable re|" in (
-        events
-    )
+    read_log = events[events.index("function ReadLog(") :]
     assert (
-        "$re=@($re|?{\"$($_.FullyQualifiedErrorId)\" -notlike 'NoMatchingEventsFound*'})" in events
+        "$null=Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events -OutVariable ov}}"
+        in (read_log)
     )
+    assert "ErrorAction" not in read_log
+    assert "$ov=@()" in read_log
+    assert "elseif($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){" in read_log
     assert (
-        'if($re.Count){$r.error="$($re.Count) event record(s) could not be read: $($re[0])"}'
-        in (events)
+        '$r.error=if($ov.Count){"the read stopped after $($ov.Count) event(s): $_"}else{"$_"}'
+        in read_log
     )
-    assert "$r.truncated=$x.Count -ge $Request.max_events" in events
-    assert '$x|group I|%{$r.ids["$($_.Name)"]=$_.Count}' in events
+    assert "$x=@($ov|%{$k=Peer $_;" in read_log
+    assert "$r.truncated=$x.Count -ge $Request.max_events" in read_log
+    assert '$x|group I|%{$r.ids["$($_.Name)"]=$_.Count}' in read_log
 
 
 def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
