@@ -149,9 +149,9 @@ options:
     type: dict
   probe:
     description:
-      - After a change (and, with O(verify=true), always), send an SMB negotiate from the
-        controller and report what the wire shows (RV(observed)), warning when it disagrees with
-        the configuration. A refused or closed connection is asked again a few times (7 seconds
+      - On every run, send an SMB negotiate from the controller and report what the wire shows
+        (RV(observed)), warning when it disagrees with the configuration, so every verdict has
+        the wire behind it. A refused or closed connection is asked again a few times (7 seconds
         at most); a timeout is not.
       - When the run cannot write the signing settings (O(mode=audit), or check mode), the probe
         runs while the read script runs. In enforce mode it waits for the plan, and a host that
@@ -226,7 +226,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether a setting changed (in check mode, whether one would).
+  description: >-
+    Whether a setting changed (in check mode, whether one would), or the host's audit record
+    (C(AuditUnsignedClientsSince)) was written or removed; RV(changes) lists only settings, so
+    it is empty when the record alone changed.
   returned: always
   type: bool
 settings:
@@ -252,10 +255,9 @@ gpo_owned:
   sample: [client_require]
 observed:
   description: >-
-    The wire check after a change, or always with O(verify=true) (with O(probe)): address, port,
+    The wire check of this run (after the write when the host changed): address, port,
     reachable, dialect, signing_enabled, signing_required, error, detail, agrees_with_config and
-    message. Null when nothing changed without O(verify), in check mode without O(verify), or
-    with O(probe=false).
+    message. Null with O(probe=false).
   returned: success
   type: dict
 ansible_facts:

@@ -57,8 +57,9 @@ notes:
   - The script runs as the connection user. C(become) cannot apply to it (raw PowerShell through
     the connection, not a module through the exec wrapper), so a task with C(become) fails with a
     message saying so instead of ignoring it.
-  - Which property of an audit event names the peer is not documented by Microsoft; the first
-    property is reported as a label.
+  - Which field of an audit event names the peer is not documented by Microsoft. The label is
+    the first of the named event data fields C(ClientName), C(ClientAddress), C(ServerName) the
+    event holds, else its first property, and each peer's C(peer_field) says which.
   - When Resultant Set of Policy cannot be read (no C(root\\rsop\\computer) namespace, access
     denied), a stored value's owner is C(unknown), and a host whose verdict rests on it is
     C(unverified); RV(ansible_facts.smb_signing.rsop) says why.
@@ -291,9 +292,11 @@ ansible_facts:
             C(supported) (server and client), C(auditing_on_since) (the host's record of when
             server-side auditing went on, or null), and C(events): null unless O(audit_window) is
             given, else C(since) and, per side, C(available) (the log exists), C(error) (why
-            the log could not be read, or null), C(count) (every event in the window),
-            C(peers) (peer, count, last; grouped on the host over every event, at most
-            O(max_audit_peers)), C(peers_total) and C(peers_left_out).
+            the log could not be read, or null), C(count) (every event read in the window, at
+            most the newest 10,000), C(peers) (peer, count, last, peer_field; grouped on the
+            host over every event read, at most O(max_audit_peers)), C(peers_total),
+            C(peers_left_out), C(truncated) (the read reached 10,000 events, so the counts are
+            lower bounds) and C(ids) (events per event id).
           type: dict
         rsop:
           description: Whether Resultant Set of Policy data could be read, and the error when not.
