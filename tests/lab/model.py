@@ -89,6 +89,9 @@ class HostModel:
     rsop_error: str = ""
     # side -> the error text the event query on that side's log raises (the log exists).
     event_log_error: Dict[str, str] = field(default_factory=dict)
+    # Sides whose audit log does not exist (Get-WinEvent -ListLog says NoMatchingLogsFound), on
+    # top of the release's own rule (event_log_exists).
+    event_log_missing: List[str] = field(default_factory=list)
     # side -> the error text Get-WinEvent -ListLog raises for that side's log (it exists but, for
     # example, the caller may not read it: LogInfoNoAccess); the log is then not queried.
     event_list_error: Dict[str, str] = field(default_factory=dict)
@@ -240,6 +243,8 @@ class HostModel:
         """Microsoft-Windows-SMBServer/Audit exists on every release the lab models (Server 2016
         and Windows 10 log SMB1 access there, event 3000); SMBClient/Audit only where the client
         audit parameter exists (UNCONFIRMED: docs/dev/windows-behaviour.md)."""
+        if side in self.event_log_missing:
+            return False
         return side == "server" or bool(self.parameters()[side])
 
     def add_event(self, side: str, event_id: int, peer: str, time: str) -> None:

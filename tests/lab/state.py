@@ -99,6 +99,7 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
     (``SIDE:TEXT``: Get-WinEvent -ListLog fails with TEXT, as for access denied to the log);
     ``event_read_stops_after`` (``SIDE:N``: the query fails at a record it cannot read after N
     events);
+    ``event_log_missing`` (comma list of sides whose audit log does not exist);
     ``event_peer_field`` (``SIDE:FIELD``: the EventData field carrying the peer, ClientName,
     ClientAddress, ServerName or ``#0`` for none); ``audit_marker`` (an ISO 8601
     time, or ``absent``); ``language_mode`` (FullLanguage, ConstrainedLanguage,
@@ -173,6 +174,11 @@ def apply_assignment(model: HostModel, assignment: str) -> str:
             busy.set_knob(model.busy, key, value)
         except ValueError as exc:
             raise ModelError(f"host {model.name}: {exc}") from None
+    elif key == "event_log_missing":
+        sides = [v for v in value.split(",") if v]
+        if any(side not in ("server", "client") for side in sides):
+            raise ModelError(f"{key}: a comma list of server and client, got {value!r}")
+        model.event_log_missing = sides
     elif key == "deny_writes":
         model.deny_writes = [v for v in value.split(",") if v]
     elif key == "domain_role":

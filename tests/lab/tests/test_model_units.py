@@ -539,3 +539,15 @@ def test_24h2_server_enable_defaults_as_before_24h2() -> None:
     assert os_default(rel, "Enterprise", "server", "EnableSecuritySignature") is False
     assert os_default(rel, "Enterprise", "server", "RequireSecuritySignature") is True
     assert os_default(rel, "Core", "server", "RequireSecuritySignature") is False
+
+
+def test_knob_event_log_missing() -> None:
+    m = _six_peers()
+    apply_assignment(m, "event_log_missing=server")
+    view = m.events_view("2026-11-20T00:00:00Z", 50, 10000)
+    assert (view["server"]["available"], view["server"]["count"]) == (False, 0)
+    assert view["client"]["available"] is True
+    apply_assignment(m, "event_log_missing=")
+    assert m.events_view("2026-11-20T00:00:00Z", 50, 10000)["server"]["count"] == 56
+    with pytest.raises(ModelError, match="comma list"):
+        apply_assignment(m, "event_log_missing=both")
