@@ -1,4 +1,4 @@
-"""A busy host's WinRS answers: what a loaded Windows host sends for one command, on request.
+"""A busy host's answers: what a loaded Windows host sends for one command or PSRP pipeline.
 
 By default the lab answers a command's first Receive at once, with all of its output and
 CommandState Done. A real host often does not (pywinrm ``protocol.py`` get_command_output and
@@ -23,12 +23,29 @@ ansible-core's winrm plugin ``_winrm_get_command_output`` loop until Done for th
   writes when the console's output encoding is a UTF8Encoding that emits its preamble.
 
 The order of one command's answers: the timeouts, then the Running answers, then Done.
+
+Over PSRP (``lab/psrp_host.py``, ``psrp_plan``) a pipeline's output is PSRP messages, not a
+byte stream, and the knobs that have a meaning there apply to its Receives the same way:
+
+- ``receive_timeouts=N``: the first N Receives for the pipeline get the same ``w:TimedOut``
+  fault; pypsrp's ``PowerShell.poll_invoke`` ignores exactly that code (2150858793) and polls
+  again.
+- ``receive_running=N`` and ``output_chunks=N``: the pipeline's messages (its output objects, a
+  host call, then its PipelineState) are cut by psrpcore into fragments (``data_to_send`` with a
+  small size) and the fragments spread over the answers, CommandState Running until the last:
+  a message may start in one Receive and end in a later one, which pypsrp's ``Fragmenter``
+  puts back together (``defragment`` keeps an incomplete message across calls).
+- ``stderr_progress=true``: two PROGRESS_RECORD messages and a WARNING_RECORD message, written
+  by psrpcore's ``ServerPipeline.write_progress`` and ``write_warning`` before the output, in
+  the first answer (as the WinRS path puts stderr first); the pipeline still completes.
+- ``stdout_bom`` has no PSRP meaning (output objects are strings, not bytes of a console
+  encoding) and applies to WinRS commands only.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from lab.clixml import with_progress
 
@@ -60,6 +77,16 @@ class Busy:
     @property
     def active(self) -> bool:
         return self != Busy()
+
+    @property
+    def psrp_active(self) -> bool:
+        """Whether a PSRP pipeline is answered as a busy host (``stdout_bom`` is WinRS-only)."""
+        return (
+            self.receive_timeouts > 0
+            or self.receive_running > 0
+            or self.output_chunks > 1
+            or (self.stderr_progress)
+        )
 
     def to_json(self) -> Dict[str, Any]:
         return asdict(self)
@@ -106,6 +133,48 @@ def split(data: bytes, pieces: int) -> List[bytes]:
         out.append(data[at : at + step])
         at += step
     return out
+
+
+def _groups(items: Sequence[bytes], pieces: int) -> List[List[bytes]]:
+    """``items`` in ``pieces`` consecutive groups of near-equal count, the larger (and, when
+    short, the only non-empty) ones last: the last item, the pipeline's state, ends the answer."""
+    size, extra = divmod(len(items), pieces)
+    out, at = [], 0
+    for i in range(pieces):
+        step = size + (1 if i >= pieces - extra else 0)
+        out.append(list(items[at : at + step]))
+        at += step
+    return out
+
+
+def _pack(fragments: List[bytes], budget: int) -> List[bytes]:
+    """Consecutive whole fragments joined into as few payloads of at most ``budget`` bytes as
+    they fit in (one payload, maybe empty, when they all fit)."""
+    out = [b""]
+    for fragment in fragments:
+        if out[-1] and len(out[-1]) + len(fragment) > budget:
+            out.append(b"")
+        out[-1] += fragment
+    return out
+
+
+def psrp_plan(busy: Busy, early: List[bytes], late: List[bytes], budget: int) -> List[Answer]:
+    """Every answer one finished PSRP pipeline's Receives get, in order; the last one is Done.
+
+    ``early`` and ``late`` are payloads of whole PSRP fragments from psrpcore, in the order it
+    made them: ``early`` the records written before the output (progress, warning), ``late`` the
+    output and the pipeline's state. An answer's PSRP data is its ``stdout``. ``late`` fills the
+    last ``output_chunks`` answers, ``early`` comes in the first one; an answer that would pass
+    ``budget`` bytes (the client's envelope) is cut into several, Running but the last."""
+    answers = [Answer("TimedOut") for _ in range(busy.receive_timeouts)]
+    parts = busy.output_chunks
+    total = max(parts, busy.receive_running + 1)
+    groups: List[List[bytes]] = [[] for _ in range(total - parts)] + _groups(late, parts)
+    groups[0] = list(early) + groups[0]
+    datas = [data for group in groups for data in _pack(group, budget)]
+    for i, data in enumerate(datas):
+        answers.append(Answer("Done" if i == len(datas) - 1 else "Running", data))
+    return answers
 
 
 def dress(busy: Busy, stdout: bytes, stderr: bytes) -> Tuple[bytes, bytes]:

@@ -28,8 +28,13 @@ because no package implements that server side, and decides what each pipeline a
   script arguments, input objects that are not strings (a Failed pipeline with the lab's "does
   not understand" message), and PSRP messages the lab does not model (a WS-Management fault).
 
-Not modelled here: the busy-host knobs (``lab/busy.py``, WinRS cmd shells only), message
-encryption, disconnect and reconnect, and host calls that need an answer from the client.
+A busy host (``lab/busy.py``: ``receive_timeouts``, ``receive_running``, ``output_chunks``,
+``stderr_progress``; ``stdout_bom`` is WinRS-only) answers a finished pipeline's Receives by
+``busy.psrp_plan``: the w:TimedOut faults first, then its PSRP fragments, cut by psrpcore, over
+Running answers, then Done. Each Receive is recorded as on the WinRS path.
+
+Not modelled here: message encryption, disconnect and reconnect, and host calls that need an
+answer from the client.
 """
 
 from __future__ import annotations
@@ -44,16 +49,20 @@ from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Tuple
 from xml.etree import ElementTree
 
 import psrpcore
+from psrpcore._payload import unpack_fragment
 from psrpcore.types import (
     ErrorCategory,
     ErrorCategoryInfo,
     ErrorRecord,
     NETException,
+    ProgressRecordType,
     PSInvocationState,
     RunspacePoolState,
 )
 
-from lab import ops, wsman
+from lab import busy, ops, wsman
+from lab.clixml import PROGRESS_ACTIVITY, WARNING_TEXT
+from lab.records import HostRecorder
 from lab.script_reader import Bootstrap, Script, Unknown, read_script, read_stdin
 
 # The only session configuration the lab serves (ansible_psrp_configuration_name's default).
@@ -64,6 +73,8 @@ PLUGIN_EXIT_SUFFIX = "\nexit $LASTEXITCODE"
 # How long a Receive with nothing to give waits before the w:TimedOut fault (a real host waits
 # for the request's OperationTimeout; the clients retry either way).
 RECEIVE_WAIT_S = 0.5
+# The smallest fragment a busy host's answer is cut into (21 bytes of header, 43 of data).
+BUSY_FRAGMENT_MIN = 64
 _FINISHED = (PSInvocationState.Completed, PSInvocationState.Failed, PSInvocationState.Stopped)
 _QUIET_EVENTS = (
     psrpcore.SessionCapabilityEvent,
@@ -88,14 +99,25 @@ class _Pipe:
     inputs: List[Any] = field(default_factory=list)
     # drop_after_write: the script ran; the Receive that would carry its answer is dropped.
     drop_receive: bool = False
+    # A busy host (lab/busy.py): the Receive answers still to give, made when the pipeline
+    # finished; the last one (Done) is repeated, without data, to any further Receive.
+    answers: Optional[List[busy.Answer]] = None
 
 
 class PsrpShell:
     """One runspace pool (one WS-Management shell of a PSRP resource URI) and its pipelines."""
 
-    def __init__(self, run: Runner, max_envelope_size: int) -> None:
+    def __init__(
+        self,
+        run: Runner,
+        max_envelope_size: int,
+        knobs: Callable[[], busy.Busy],
+        recorder: HostRecorder,
+    ) -> None:
         self.pool = psrpcore.ServerRunspacePool()
         self._run = run
+        self._knobs = knobs
+        self._recorder = recorder
         # Output fragments small enough that one Receive answer, base64 and envelope included,
         # stays within the client's w:MaxEnvelopeSize.
         size = max_envelope_size or 153600
@@ -104,13 +126,19 @@ class PsrpShell:
         self._pipes: Dict[str, _Pipe] = {}
 
     @classmethod
-    async def create(cls, req: wsman.Request, run: Runner) -> PsrpShell:
+    async def create(
+        cls,
+        req: wsman.Request,
+        run: Runner,
+        knobs: Callable[[], busy.Busy],
+        recorder: HostRecorder,
+    ) -> PsrpShell:
         config = req.resource_uri[len(wsman.POWERSHELL_PREFIX) :]
         if config != CONFIGURATION:
             raise PsrpError(f"lab: no PowerShell session configuration {config!r}")
         if not req.creation_xml:
             raise PsrpError("lab: a PSRP shell Create without creationXml")
-        shell = cls(run, req.max_envelope_size)
+        shell = cls(run, req.max_envelope_size, knobs, recorder)
         await shell._feed(req.creation_xml, None)
         if shell.pool.state != RunspacePoolState.Opened:
             raise PsrpError(f"lab: creationXml left the runspace pool {shell.pool.state.name}")
@@ -162,6 +190,8 @@ class PsrpShell:
         if pipe is not None and pipe.drop_receive:
             pipe.drop_receive = False
             return 200, None
+        if pipe is not None and pipe.answers is not None:
+            return self._busy_receive(req, pipe, pipe.answers)
         target = pipe.pipeline.pipeline_id if pipe else None
         payloads = self._take(target)
         finished = pipe is not None and pipe.pipeline.state in _FINISHED
@@ -169,6 +199,31 @@ class PsrpShell:
             await asyncio.sleep(RECEIVE_WAIT_S)
             return 500, wsman.timed_out_fault(req)
         done = None if pipe is None else finished and not self._out.get(target)
+        return 200, wsman.psrp_receive_response(req, req.command_id, payloads, done)
+
+    def _busy_receive(
+        self, req: wsman.Request, pipe: _Pipe, answers: List[busy.Answer]
+    ) -> Tuple[int, Optional[bytes]]:
+        """The next answer of a busy host's finished pipeline (lab/busy.py psrp_plan)."""
+        answer = answers.pop(0)
+        if not answers:
+            answers.append(busy.Answer("Done"))  # any further Receive: Done, nothing more
+        entry: Dict[str, Any] = {
+            "command_id": req.command_id,
+            "transport": "psrp",
+            "state": answer.state,
+            "stdout_bytes": len(answer.stdout),
+        }
+        if answer.state == "TimedOut":
+            self._recorder.receive({**entry, "operation_timeout": req.operation_timeout})
+            return 500, wsman.timed_out_fault(req)
+        fragments = _fragments(answer.stdout)
+        entry["fragments"] = len(fragments)
+        # A message begun in this answer and ended in a later one (the client must keep it).
+        entry["message_open"] = bool(fragments) and not fragments[-1].end
+        self._recorder.receive(entry)
+        payloads = [answer.stdout] if answer.stdout else []
+        done = answer.state == "Done"
         return 200, wsman.psrp_receive_response(req, req.command_id, payloads, done)
 
     # -- PSRP -----------------------------------------------------------------------------------
@@ -231,7 +286,50 @@ class PsrpShell:
             script, len(text), getattr(script, "layers", 0), stdin_bytes
         )
         pipe.drop_receive = dropped
+        knobs = self._knobs()
+        if not knobs.psrp_active:
+            _answer(pipe.pipeline, outcome, explicit_exit)
+            return
+        # A busy host: the pipeline's messages cut into fragments here, to be spread over its
+        # Receives (lab/busy.py psrp_plan) instead of queued for the next one.
+        target = pipe.pipeline.pipeline_id
+        self._drain()
+        early = list(self._out.pop(target, deque()))
+        if knobs.stderr_progress:
+            _progress(pipe.pipeline)
+            early += self._fragment(target, self._budget)
         _answer(pipe.pipeline, outcome, explicit_exit)
+        parts = knobs.output_chunks
+        # Small enough that the output (at least its stdout's bytes) makes a fragment per part.
+        size = self._budget
+        if parts > 1:
+            size = max(BUSY_FRAGMENT_MIN, min(size, len(outcome.stdout.encode()) // parts))
+        late = self._fragment(target, size)
+        pipe.answers = busy.psrp_plan(knobs, early, late, self._budget)
+        self._recorder.busy(
+            {
+                "command_id": str(target).upper(),
+                "transport": "psrp",
+                "answers": len(pipe.answers),
+                "fragment_size": size,
+                "progress_records": 2 if knobs.stderr_progress else 0,
+                "warning_records": 1 if knobs.stderr_progress else 0,
+                **{k: v for k, v in knobs.to_json().items() if k != "stdout_bom"},
+            }
+        )
+
+    def _fragment(self, target: uuid.UUID, size: int) -> List[bytes]:
+        """The pipeline's messages so far, as psrpcore fragments them to ``size`` bytes."""
+        out: List[bytes] = []
+        while True:
+            payload = self.pool.data_to_send(size)
+            if payload is None:
+                return out
+            if payload.pipeline_id != target:
+                raise PsrpError(
+                    f"lab: a busy pipeline's answer holds data for {payload.pipeline_id}"
+                )
+            out.append(payload.data)
 
     def _end(self, pipe: _Pipe) -> None:
         """Signal (PowerShell's ctrl_c, or terminate) or Delete: stop it if it runs, forget it."""
@@ -273,6 +371,25 @@ def _script_text(request: psrpcore.PowerShell) -> Tuple[str, Optional[str]]:
     if command.parameters:
         return text, "a script with arguments"
     return text, None
+
+
+def _fragments(data: bytes) -> List[Any]:
+    """The PSRP fragments in ``data`` (whole fragments, as psrpcore made them), read back by
+    psrpcore for the records."""
+    out, rest = [], bytearray(data)
+    while rest:
+        fragment = unpack_fragment(rest)
+        out.append(fragment)
+        rest = rest[21 + len(fragment.data) :]
+    return out
+
+
+def _progress(pipeline: psrpcore.ServerPipeline) -> None:
+    """What a busy PowerShell writes before its output: progress while it loads modules (as
+    powershell.exe reports it on a redirected stderr, lab/clixml.py), then a warning."""
+    pipeline.write_progress(PROGRESS_ACTIVITY, 0, " ", record_type=ProgressRecordType.Processing)
+    pipeline.write_progress(PROGRESS_ACTIVITY, 0, " ", record_type=ProgressRecordType.Completed)
+    pipeline.write_warning(WARNING_TEXT)
 
 
 def _answer(pipeline: psrpcore.ServerPipeline, outcome: ops.Outcome, explicit_exit: bool) -> None:

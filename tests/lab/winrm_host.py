@@ -255,7 +255,9 @@ class HostEndpoint:
             shell_id = (req.requested_shell_id or shell_id).upper()
             if shell_id in self.shells:
                 return self._fault(req, f"ShellId {shell_id} exists already")
-            new.psrp = await PsrpShell.create(req, self._run_psrp)
+            new.psrp = await PsrpShell.create(
+                req, self._run_psrp, lambda: self.model.busy, self.recorder
+            )
         self.shells[shell_id] = new
         uri = req.resource_uri or wsman.CMD_URI
         return 200, wsman.create_response(
