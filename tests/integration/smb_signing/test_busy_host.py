@@ -5,6 +5,8 @@ them, ms2016 none; then win_smb_signing_facts runs through ansible-playbook over
 winrm connection. A host's facts must be exactly what the same host gives when it answers at
 once, and the lab's records must show the busy answers were given: the w:TimedOut faults, the
 Running answers, the output in parts, the CLIXML progress on stderr with exit code 0, the BOM.
+The same knobs over Ansible's psrp connection (the lab's psrp inventory): the faults, the PSRP
+messages spread over Running answers, the progress and warning records before the output.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 import yaml
 from integration.playbook import REPO, Run, run_playbook, run_task
 
+from lab.clixml import WARNING_TEXT
+from lab.inventory import FILES
 from lab.model import HostModel
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -187,6 +191,45 @@ def test_enforce_on_a_busy_host_writes_and_reads_back(lab: Any) -> None:
     assert len(after["busy"]) - len(before["busy"]) == commands
     states = [r["state"] for r in after["receives"][len(before["receives"]) :]]
     assert states == (["TimedOut"] * 2 + ["Running"] * 2 + ["Done"]) * commands
+    assert [w["value"] for w in after["writes"][len(before["writes"]) :]] == [True]
+
+
+def test_enforce_on_a_busy_host_over_psrp(lab: Any) -> None:
+    """win_smb_signing over the psrp connection: each pipeline's answer comes after two
+    w:TimedOut faults, spread over Running answers with messages cut across them, after
+    progress and warning records; the collection reads the one JSON output of each."""
+    host = "ms2022"
+    assert not HostModel.from_json(lab.model(host)).config("client")["RequireSecuritySignature"]
+    lab.set(host, *ALL_KNOBS)
+    try:
+        before = lab.records(host)
+        run = run_task(
+            lab.inventory.with_name(FILES["psrp"]),
+            "win_smb_signing",
+            {**PROBE_PORT, "client_require": True, "probe": False},
+            limit=host,
+        )
+        after = lab.records(host)
+    finally:
+        lab.set(host, *QUIET)
+    result = run.results[host]
+    assert not result.get("failed"), result
+    assert result["changed"] is True
+    assert not result.get("warnings"), result.get("warnings")
+    assert WARNING_TEXT not in run.stdout + run.stderr
+    assert HostModel.from_json(lab.model(host)).config("client")["RequireSecuritySignature"]
+    scripts = after["scripts"][len(before["scripts"]) :]
+    assert [s["transport"] for s in scripts] == ["psrp"] * len(scripts)
+    assert [s["op"] for s in scripts if s["op"] != "raw"] == ["read_state", "apply"], scripts
+    pipelines = after["round_trips"] - before["round_trips"]
+    busy = after["busy"][len(before["busy"]) :]
+    assert [b["transport"] for b in busy] == ["psrp"] * pipelines
+    assert all((b["progress_records"], b["warning_records"]) == (2, 1) for b in busy), busy
+    receives = after["receives"][len(before["receives"]) :]
+    states = [r["state"] for r in receives]
+    assert states == (["TimedOut"] * 2 + ["Running"] * 2 + ["Done"]) * pipelines
+    # The collection's answers were cut mid-message and put back together by pypsrp.
+    assert any(r.get("message_open") for r in receives), receives
     assert [w["value"] for w in after["writes"][len(before["writes"]) :]] == [True]
 
 
