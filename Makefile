@@ -18,7 +18,8 @@ export PIP_CACHE_DIR
 #  - ANSIBLE_HOME: Ansible's local temp files, galaxy cache, ansible-lint's cache and molecule's
 #    scratch directories (molecule.<hash>.<scenario>), so those are unique per checkout;
 #  - ANSIBLE_REMOTE_TMP: the temp directory of localhost tasks (connection: local);
-#  - XDG_CACHE_HOME: ansible-lint's version cache, chromium's headless cache.
+#  - XDG_CACHE_HOME: ansible-lint's version cache, chromium's headless cache;
+#  - XDG_CONFIG_HOME: chromium's crash reporter settings (~/.config/chromium otherwise).
 # ansible-test (scripts/sanity.sh) and antsibull-docs (scripts/docs.sh, docs-lint) are told
 # where to write in their own scripts. tests/integration/test_no_writes_outside.py checks it.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -26,10 +27,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_REMOTE_TMP := $(CURDIR)/.ansible/tmp
 export XDG_CACHE_HOME := $(CURDIR)/.cache
+export XDG_CONFIG_HOME := $(CURDIR)/.config
 export PYTHONPATH := $(CURDIR)/tests
 
 # The variables above, one NAME=value a line (the no-writes-outside test reads them from here).
-CHECKOUT_ENV := ANSIBLE_COLLECTIONS_PATH ANSIBLE_HOME ANSIBLE_REMOTE_TMP XDG_CACHE_HOME PYTHONPATH
+CHECKOUT_ENV := ANSIBLE_COLLECTIONS_PATH ANSIBLE_HOME ANSIBLE_REMOTE_TMP XDG_CACHE_HOME \
+	XDG_CONFIG_HOME PYTHONPATH
 
 .PHONY: bootstrap collection-link test lint typecheck sanity unit e2e molecule demo docs bench \
 	clean print-env
@@ -95,4 +98,4 @@ bench: bootstrap
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf .collections collections build .mypy_cache .pytest_cache .ruff_cache .ansible .cache
+	rm -rf .collections collections build .mypy_cache .pytest_cache .ruff_cache .ansible .cache .config

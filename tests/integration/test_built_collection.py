@@ -59,6 +59,9 @@ def isolated_env(collections: Path) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") and k != "PYTHONPATH"
     }
     env.update(
+        # Ansible's own files (local temp, galaxy cache) next to the install, not in ~/.ansible:
+        # nothing the tests run writes outside the checkout and the temp directory.
+        ANSIBLE_HOME=str(collections.parent / "ansible-home"),
         ANSIBLE_COLLECTIONS_PATH=str(collections),
         ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
         ANSIBLE_NOCOLOR="1",

@@ -11,6 +11,7 @@ user's own install), and ~/antsibull.log, ~/.cache/ansible-lint, ~/.ansible/tmp 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 
 def test_the_makefile_points_every_writer_into_the_checkout() -> None:
     values = checkout_env()
-    for name in ("ANSIBLE_HOME", "ANSIBLE_REMOTE_TMP", "XDG_CACHE_HOME"):
+    for name in ("ANSIBLE_HOME", "ANSIBLE_REMOTE_TMP", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         assert Path(values[name]).resolve().is_relative_to(REPO.resolve()), (name, values[name])
 
 
@@ -181,3 +182,47 @@ def test_molecule_scratch_is_in_the_checkout(env: Dict[str, str]) -> None:
     molecule_yml = (REPO / "extensions/molecule/default/molecule.yml").read_text(encoding="utf-8")
     assert "${MOLECULE_PROJECT_DIRECTORY}/build/molecule/default/lab" in molecule_yml
     assert written(Path(env["HOME"])) == [], "molecule wrote into HOME"
+
+
+def test_chromium_leaves_home_empty(env: Dict[str, str], tmp_path: Path) -> None:
+    """The report test renders the HTML report with headless Chromium, whose crash reporter
+    keeps its settings under XDG_CONFIG_HOME (~/.config/chromium before the Makefile moved it);
+    its profile is a temporary directory, as in tests/integration/role/test_audit.py."""
+    chromium = shutil.which("chromium", path=env.get("PATH"))
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian package chromium)")
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html><title>t</title><p>page</p>", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={tmp_path / 'page.png'}",
+            page.as_uri(),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "page.png").stat().st_size > 0
+    assert written(Path(env["HOME"])) == [], "chromium wrote into HOME"
+
+
+def test_the_built_collection_tests_keep_ansible_home_out_of_home() -> None:
+    """tests/integration/test_built_collection.py runs Ansible without the checkout's ANSIBLE_*
+    variables (so nothing points back at the checkout); it must give Ansible a home of its own,
+    or ansible-galaxy and ansible-doc write ~/.ansible/tmp and ~/.ansible/galaxy_cache."""
+    source = (REPO / "tests" / "integration" / "test_built_collection.py").read_text()
+    isolated = source[source.index("def isolated_env(") :]
+    isolated = isolated[: isolated.index("return env")]
+    assert 'not k.startswith("ANSIBLE_")' in isolated
+    assert "ANSIBLE_HOME=" in isolated
