@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the fleet's SMB signing report (JSON, CSV, HTML) on the controller, once per play.
 
 The data is what win_smb_signing_facts left in each host's ansible_facts.smb_signing plus the

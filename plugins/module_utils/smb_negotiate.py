@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The wire probe: does an SMB server require signing, as an auditor sees it from the network.
 
 One SMB2 NEGOTIATE per endpoint (no credentials, one round trip). If the server closes the

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Turn the probe's ``targets`` (hosts, IPs, CIDR ranges, optional ports) into endpoints.
 
 The standard library's ``ipaddress`` does the address work; only the ``host:port`` and

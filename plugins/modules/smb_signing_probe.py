@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Wire check of SMB signing across many endpoints (a real module; runs where it is delegated)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report as CSV: one row per host and setting, for spreadsheets and SIEM imports.
 
 FOR INTERNAL COLLECTION USE ONLY. Cells that a spreadsheet would read as a formula (leading =,

@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report as one self-contained HTML page: inline CSS and SVG, no script, no fetches.
 
 FOR INTERNAL COLLECTION USE ONLY. Every value from the report passes through _e() (html.escape

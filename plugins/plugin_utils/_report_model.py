@@ -1,5 +1,5 @@
 # Copyright: contributors to winhardening.smb
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report as plain data: per-host rows, flags, the effective-signing view and a summary.
 
 FOR INTERNAL COLLECTION USE ONLY. Pure functions: no Ansible, no files. The action plugin
