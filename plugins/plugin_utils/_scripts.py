@@ -115,7 +115,8 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   Every event read is grouped by peer label on the host (Group-Object, case-insensitive),
 #   sorted by count descending then label ({-$_.Count},'Name'; the label order among equal counts
 #   is the host culture's), and cut to max_peers; last is the newest TimeCreated (the group's
-#   first), with its UTC offset.
+#   first) in UTC, formatted 'o' (ending in Z) by the -f operator, which calls no method on a
+#   value that could be null.
 # - % and ? are ForEach-Object and Where-Object (their documented aliases), for length alone.
 # - The first line makes the console write UTF-8 (without a byte-order mark), as ansible-core's
 #   exec wrapper does, so a non-ASCII GPO name or peer label is not mangled over SSH, where the
@@ -179,7 +180,7 @@ $g=@($x|group P|sort ({-$_.Count},'Name'))
 $x|group I|%{$r.ids["$($_.Name)"]=$_.Count}
 $r.count=$x.Count;$r.peers_total=$g.Count;$r.truncated=$x.Count -ge $Request.max_events
 $r.peers=@($g|select -First $Request.max_peers|%{$l=$_.Group[0]
-@{peer=$_.Name;count=$_.Count;peer_field=$l.F;last=if($l.T){$l.T.ToString('o')}}});$r}
+@{peer=$_.Name;count=$_.Count;peer_field=$l.F;last=if($l.T){'{0:o}' -f $l.T.ToUniversalTime()}}});$r}
 $ev=$null
 if($t=$Request.events_since){$ev=@{server=ReadLog 'Microsoft-Windows-SMBServer/Audit' 3021,3022
 client=ReadLog 'Microsoft-Windows-SMBClient/Audit' 31998,31999}}

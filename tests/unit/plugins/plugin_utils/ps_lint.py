@@ -242,6 +242,9 @@ METHOD_DECISIONS: Tuple[MethodDecision, ...] = (
     MethodDecision("ToLocalTime", TRY_OR_GUARD, "EVT-12", "a cast of the request's text"),
     MethodDecision("ToXml", TRY, "EVT-4", "an event whose XML cannot be rendered or parsed"),
     MethodDecision("ToString", TRY_OR_GUARD, "EVT-13", "a null receiver throws InvokeMethodOnNull"),
+    MethodDecision(
+        "ToUniversalTime", TRY_OR_GUARD, "EVT-15", "TimeCreated is nullable: a null receiver throws"
+    ),
 )
 
 # Commands that write nothing to the output stream (their help's Outputs: None), so a bare call

@@ -328,7 +328,8 @@ def test_read_state_groups_every_event_by_peer_on_the_host() -> None:
     assert "$g=@($x|group P|sort ({-$_.Count},'Name'))" in events
     assert "$r.peers=@($g|select -First $Request.max_peers|%{$l=$_.Group[0]" in events
     # Get-WinEvent returns the newest event first, so a group's first event is its last.
-    assert "last=if($l.T){$l.T.ToString('o')}" in events
+    # In UTC ('o' of a UTC time ends in Z), and only when the event has a time (F-12).
+    assert "last=if($l.T){'{0:o}' -f $l.T.ToUniversalTime()}" in events
     assert "T=$_.TimeCreated" in events
 
 
