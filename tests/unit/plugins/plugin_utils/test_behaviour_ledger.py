@@ -147,6 +147,18 @@ def command_names(text: str) -> Set[str]:
     return names - local
 
 
+def parameter_tokens(text: str) -> Set[str]:
+    """The parameters the script passes to commands by name (``-ParameterName``, ``-EA``), as
+    written; splatted keys are read through their splat's row (ERR-1, RSOP-1)."""
+    src = text.encode()
+    root = PARSER.parse(src).root_node
+    return {
+        src[node.start_byte : node.end_byte].decode().rstrip(":")
+        for node in _walk(root)
+        if node.type == "command_parameter"
+    }
+
+
 def cmdlet_tokens(text: str) -> Set[str]:
     return set(CMDLET_RE.findall(text)) | command_names(text)
 
@@ -185,6 +197,7 @@ def _ledger_has(kind: str, token: str) -> bool:
 
 EXTRACTORS = {
     "cmdlet": cmdlet_tokens,
+    "parameter": parameter_tokens,
     "cim": cim_tokens,
     "registry": registry_tokens,
     "number": number_tokens,
@@ -223,6 +236,8 @@ def test_the_extractors_find_what_the_scripts_use() -> None:
     # Aliases count as commands: read_state calls Get-CimInstance only as gcim.
     assert {"gcim", "gi", "gp", "gcm", "%", "?"} <= cmdlets
     assert not any(t.startswith("Microsoft-") for t in cmdlets), cmdlets
+    parameters = {t for _op, kind, t in SCRIPT_TOKENS if kind == "parameter"}
+    assert {"-ListLog", "-FilterHashtable", "-MaxEvents", "-ParameterName", "-Depth"} <= parameters
 
 
 @pytest.mark.parametrize(("op", "kind", "token"), SCRIPT_TOKENS)

@@ -44,6 +44,17 @@ def test_gpo_entry_makes_the_owner_gpo_with_its_name_and_id() -> None:
     assert s.owner_label == f"GPO {DC_POLICY} {DC_POLICY_ID}"
 
 
+def test_a_gpo_entry_without_a_name_still_owns_its_setting() -> None:
+    """ERR-4: when RSOP_GPO has no entry for the GPOID, the script sends the entry without
+    gpo_id and gpo_name ($null + @{...}); it still makes the owner gpo, labelled unnamed."""
+    entry = answers.rsop_value("server_require")
+    del entry["gpo_id"], entry["gpo_name"]
+    a = assessed(settings={"server_require": True}, rsop_entries=[entry])
+    s = a.settings["server_require"]
+    assert s.owner == OWNER_GPO
+    assert s.owner_label == "GPO an unnamed GPO"
+
+
 def test_gpo_policy_entry_owns_an_audit_setting() -> None:
     a = assessed(
         registry_values={"server_policy": {answers.SERVER_AUDIT: 1}},
