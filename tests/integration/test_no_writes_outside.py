@@ -226,3 +226,22 @@ def test_the_built_collection_tests_keep_ansible_home_out_of_home() -> None:
     isolated = isolated[: isolated.index("return env")]
     assert 'not k.startswith("ANSIBLE_")' in isolated
     assert "ANSIBLE_HOME=" in isolated
+
+
+@pytest.mark.lab
+@pytest.mark.slow
+def test_the_demo_leaves_home_empty(env: Dict[str, str]) -> None:
+    """What `make demo` runs after its bootstrap: the lab up, audit, enforce and verify through
+    ansible-playbook over WinRM, Samba on the wire, the report, the lab down."""
+    proc = subprocess.run(
+        ["bash", "scripts/demo.sh"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "7 of 7 hosts compliant" in proc.stdout, proc.stdout[-3000:]
+    assert written(Path(env["HOME"])) == [], "the demo wrote into HOME"
