@@ -2,8 +2,9 @@
 WinRM actions and never smb_signing_probe, which shares none of their options.
 
 The play runs on localhost: the probe asks a loopback port that refuses, and
-win_smb_signing_facts gets ``baseline: custom`` from the group, which its option check rejects
-before any connection is made, so the result shows the group default arrived.
+win_smb_signing_facts and win_smb_signing get ``baseline: custom`` from the group, which their
+option check rejects before any connection is made, so each result shows the group default
+arrived.
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ PLAY = """
       register: facts
       ignore_errors: true
 
-    - name: Keep both results
+    - name: The enforcing action is in the group and gets baseline=custom from it too
+      winhardening.smb.win_smb_signing:
+        mode: audit
+      register: enforce
+      ignore_errors: true
+
+    - name: Keep the results
       ansible.builtin.copy:
-        content: "{{{{ {{'probe': probe, 'facts': facts}} | to_json }}}}"
+        content: "{{{{ {{'probe': probe, 'facts': facts, 'enforce': enforce}} | to_json }}}}"
         dest: "{out}"
         mode: "0600"
 """
@@ -105,10 +112,11 @@ def test_group_defaults_do_not_reach_the_probe(results: Dict[str, Any]) -> None:
     assert probe["endpoints"][0]["reachable"] is False, probe
 
 
-def test_group_defaults_reach_the_winrm_actions(results: Dict[str, Any]) -> None:
-    facts = results["facts"]
+@pytest.mark.parametrize("action", ["facts", "enforce"])
+def test_group_defaults_reach_the_winrm_actions(results: Dict[str, Any], action: str) -> None:
+    result = results[action]
     # baseline=custom without custom values is refused by the option check: the group's default
     # got there (without it the baseline would be cis and the check would pass).
-    assert facts.get("failed"), facts
-    assert "Unsupported parameters" not in facts["msg"], facts
-    assert "baseline is custom" in facts["msg"], facts
+    assert result.get("failed"), result
+    assert "Unsupported parameters" not in result["msg"], result
+    assert "baseline is custom" in result["msg"], result
