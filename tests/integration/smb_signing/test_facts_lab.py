@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict
 
 import pytest
-from integration.playbook import Run, run_task
+from integration.playbook import Run, run_task, run_tasks
 
 from ansible_collections.winhardening.smb.plugins.module_utils.catalog import SETTINGS
 from ansible_collections.winhardening.smb.plugins.module_utils.smb_negotiate import probe_endpoint
@@ -182,3 +182,34 @@ def test_probe_false_and_check_mode(lab: Any) -> None:
     facts = run.results["dc01"]["ansible_facts"]["smb_signing"]
     assert facts["observed"] is None
     assert lab.records("dc01")["round_trips"] - before == 1
+
+
+def test_become_is_refused_through_ansible_playbook_and_nothing_runs(lab: Any) -> None:
+    """Issue 18: a play with become_method runas used to run as the connection user without a
+    word. Both WinRM actions now fail naming become, before any script reaches the host."""
+    before = lab.records("ms2022")["round_trips"]
+    run = run_tasks(
+        [
+            {
+                "winhardening.smb.win_smb_signing_facts": dict(PROBE_PORT),
+                "become": True,
+                "become_method": "runas",
+                "become_user": "SYSTEM",
+            },
+            {
+                "winhardening.smb.win_smb_signing": {**PROBE_PORT, "mode": "audit"},
+                "become": True,
+                "become_method": "runas",
+                "become_user": "SYSTEM",
+            },
+        ],
+        lab.inventory,
+        limit="ms2022",
+    )
+    results = run.results["ms2022"]
+    for key in ("0", "1"):
+        result = results[key]
+        assert result.get("failed") is True, result
+        assert "become" in result["msg"], result
+        assert "runas" in result["msg"], result
+    assert lab.records("ms2022")["round_trips"] == before
