@@ -180,7 +180,8 @@ $g=@($x|group P|sort ({-$_.Count},'Name'))
 $x|group I|%{$r.ids["$($_.Name)"]=$_.Count}
 $r.count=$x.Count;$r.peers_total=$g.Count;$r.truncated=$x.Count -ge $Request.max_events
 $r.peers=@($g|select -First $Request.max_peers|%{$l=$_.Group[0]
-@{peer=$_.Name;count=$_.Count;peer_field=$l.F;last=if($l.T){'{0:o}' -f $l.T.ToUniversalTime()}}});$r}
+@{peer=$_.Name;count=$_.Count;peer_field=$l.F
+last=if($l.T){'{0:o}' -f $l.T.ToUniversalTime()}}});$r}
 $ev=$null
 if($t=$Request.events_since){$ev=@{server=ReadLog 'Microsoft-Windows-SMBServer/Audit' 3021,3022
 client=ReadLog 'Microsoft-Windows-SMBClient/Audit' 31998,31999}}

@@ -25,7 +25,7 @@ BIN = Path(sys.executable).parent
 FQCN = "winhardening.smb"
 TIMEOUT = 600
 # Directories of the checkout that must never reach the tarball (galaxy.yml build_ignore).
-NOT_SHIPPED = (".venv", ".collections", "build/", "tests/", "scripts/", ".ci/", "bench/")
+NOT_SHIPPED = (".venv", ".nox", ".collections", "build/", "tests/", "scripts/", ".ci/", "bench/")
 # plugins/<dir> -> ansible-doc plugin type, for the plugin kinds this collection may ship.
 DOC_TYPES = {
     "modules": "module",
