@@ -22,7 +22,7 @@ Microsoft documentation behind what the bodies call:
   (id -> name, guidName) (learn.microsoft.com/previous-versions/windows/desktop/policy/).
   RSOP_PolicySetting.GPOID is the GPO's directory path, which RSOP_GPO.id matches; guidName is the
   {GUID} the protocol reports.
-- Get-WinEvent -ListLog / -FilterHashtable (LogName, Id, StartTime) -MaxEvents on
+- Get-WinEvent -ListLog, then -LogName with -FilterXPath (ids, window start) -MaxEvents on
   Microsoft-Windows-SMBServer/Audit (3021, 3022) and Microsoft-Windows-SMBClient/Audit (31998,
   31999) ("SMB signing overview", auditing section). PowerShell's GetEventCommand.cs: "no events"
   is the non-terminating error NoMatchingEventsFound (FullyQualifiedErrorId
@@ -99,8 +99,13 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   false); anything else is the log's error, never "missing": access denied to the log is
 #   LogInfoNoAccess on current PowerShell 7, and LogInfoUnavailable on Windows PowerShell 5.1,
 #   which writes it before its NoMatchingLogsFound, so under Stop it is the one caught. Only a
-#   log -ListLog found is queried (-FilterHashtable on a missing log raises NoMatchingLogsFound
-#   or worse). The query is bounded by -MaxEvents (the request's max_events,
+#   log -ListLog found is queried (a query of a missing log raises NoMatchingLogsFound). The
+#   query names its one log (-LogName) with the XPath Get-WinEvent's own -FilterHashtable would
+#   build for the ids and the window start (GetEventCommand.cs HandleEventIdHashValue,
+#   SystemTimeStartTemplate: the start in UTC as 's' format, '.', the milliseconds, 'Z'): for
+#   one log Get-WinEvent opens the query without TolerateQueryErrors, so a log it cannot open is
+#   an error here, where the hash-table query (with TolerateQueryErrors) would read it as having
+#   no events. The query is bounded by -MaxEvents (the request's max_events,
 #   newest first; truncated says the cap was reached, so count and peers_total are lower bounds)
 #   and runs under Stop too, so the first error ends it: a record Get-WinEvent cannot read would
 #   otherwise be retried without end (GetEventCommand.cs ReadEvents), and one it cannot format
@@ -126,10 +131,9 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   Administrative Templates / Registry.pol (RSOP_RegistryPolicySetting by value name; the caller
 #   matches the key). A DWORD's data is decoded only when value holds 4 bytes, so a null value
 #   leaves data null instead of ending the whole RSoP read.
-# - The event window: StartTime is passed as local time. Get-WinEvent formats the DateTime it
-#   gets, parses the text back as local time and converts it to UTC (GetEventCommand.cs), so a
-#   UTC-kind time (what ConvertFrom-Json returns on PowerShell 7) would shift the window by the
-#   UTC offset; ToLocalTime() of the cast is right on 5.1 (local kind already) and on 7.
+# - The event window: the request's start, cast to [datetime], then ToUniversalTime(): on 5.1
+#   the cast of the ISO text gives a local-kind time, on 7 ConvertFrom-Json already gives a
+#   UTC-kind one; either way the XPath gets the same UTC instant (no local-time round trip).
 _COMMON = r"""try{[Console]::OutputEncoding=New-Object Text.UTF8Encoding}catch{}
 $q=@{EA=0}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
@@ -170,8 +174,11 @@ if($v){return $f,$v}}}catch{}
 try{$p="$($e.Properties[0].Value)"}catch{}
 '#0',$p}
 function ReadLog($n,$i){$r=@{available=$true;error=$null;truncated=$false;ids=@{}};$ov=@()
-try{if(Get-WinEvent -ListLog $n){$f=@{LogName=$n;Id=$i;StartTime=([datetime]$t).ToLocalTime()}
-$null=Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events -OutVariable ov}}
+try{if(Get-WinEvent -ListLog $n){$u=([datetime]$t).ToUniversalTime()
+$w="$($u.ToString('s')).$($u.Millisecond.ToString('d3'))Z"
+$ix="(System/EventID=$($i[0])) or (System/EventID=$($i[1]))"
+$f="*[($ix) and (System/TimeCreated[@SystemTime>='$w'])]"
+$null=Get-WinEvent -LogName $n -FilterXPath $f -MaxEvents $Request.max_events -OutVariable ov}}
 catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*'){$r.available=$false}
 elseif($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){
 $r.error=if($ov.Count){"the read stopped after $($ov.Count) event(s): $_"}else{"$_"}}}

@@ -138,9 +138,9 @@ CMDLET_DECISIONS: Tuple[CmdletDecision, ...] = (
         TRY,
         "EVT-9",
         "a query may end in a terminating error; only a log -ListLog found is queried",
-        when="-FilterHashtable",
+        when="-LogName",
         behind=("Get-WinEvent", "ListLog"),
-        example="Get-WinEvent -FilterHashtable @{LogName='x'}",
+        example="Get-WinEvent -LogName 'x' -FilterXPath '*'",
     ),
     CmdletDecision(
         "Set-SmbServerConfiguration",

@@ -237,7 +237,7 @@ def test_the_extractors_find_what_the_scripts_use() -> None:
     assert {"gcim", "gi", "gp", "gcm", "%", "?"} <= cmdlets
     assert not any(t.startswith("Microsoft-") for t in cmdlets), cmdlets
     parameters = {t for _op, kind, t in SCRIPT_TOKENS if kind == "parameter"}
-    assert {"-ListLog", "-FilterHashtable", "-MaxEvents", "-ParameterName", "-Depth"} <= parameters
+    assert {"-ListLog", "-LogName", "-FilterXPath", "-MaxEvents", "-ParameterName"} <= parameters
 
 
 @pytest.mark.parametrize(("op", "kind", "token"), SCRIPT_TOKENS)

@@ -118,13 +118,13 @@ BROKEN: Dict[str, Tuple[str, str, str]] = {
         "guarded-cmdlets",
         BODY,
         "try{if(Get-WinEvent -ListLog x){$a=1}}catch{}\n"
-        "if($a){$x=@(Get-WinEvent -FilterHashtable @{LogName='x'})}" + ANSWER,
+        "if($a){$x=@(Get-WinEvent -LogName 'x' -FilterXPath '*')}" + ANSWER,
     ),
     "log-listing-made-quiet": (
         "guarded-cmdlets",
         BODY,
-        "if(Get-WinEvent -ListLog x -EA 0){try{$x=@(Get-WinEvent -FilterHashtable "
-        "@{LogName='x'})}catch{}}" + ANSWER,
+        "if(Get-WinEvent -ListLog x -EA 0){try{$x=@(Get-WinEvent -LogName 'x' -FilterXPath '*')"
+        "}catch{}}" + ANSWER,
     ),
     "event-xml-outside-try": (
         "guarded-methods",
@@ -134,7 +134,7 @@ BROKEN: Dict[str, Tuple[str, str, str]] = {
     "event-query-not-behind-listlog": (
         "guarded-cmdlets",
         BODY,
-        "try{$x=@(Get-WinEvent -FilterHashtable @{LogName='x'})}catch{}" + ANSWER,
+        "try{$x=@(Get-WinEvent -LogName 'x' -FilterXPath '*')}catch{}" + ANSWER,
     ),
     "rsop-outside-try": (
         "guarded-cmdlets",
@@ -255,7 +255,7 @@ CLEAN: Dict[str, Tuple[str, str]] = {
     "quiet-parameter": (BODY, "$k=gi 'HKLM:\\SOFTWARE\\x' -ErrorAction SilentlyContinue" + ANSWER),
     "event-query-in-try-behind-listlog": (
         BODY,
-        "try{if(Get-WinEvent -ListLog x){$x=@(Get-WinEvent -FilterHashtable @{LogName='x'} "
+        "try{if(Get-WinEvent -ListLog x){$x=@(Get-WinEvent -LogName 'x' -FilterXPath '*' "
         '-ErrorAction SilentlyContinue -ErrorVariable re)}}catch{$e="$_"}' + ANSWER,
     ),
     "method-behind-its-receiver": (BODY, "if($null -ne $k){$v=$k.GetValueKind('x')}" + ANSWER),

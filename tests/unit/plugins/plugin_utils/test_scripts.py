@@ -38,7 +38,7 @@ ALLOWED_CMDLETS: Dict[str, Tuple[str, Set[str]]] = {
     # OutVariable is a common parameter (COMMON).
     "Get-WinEvent": (
         DIAG + "get-winevent",
-        {"ListLog", "FilterHashtable", "MaxEvents", "OutVariable"},
+        {"ListLog", "LogName", "FilterXPath", "MaxEvents", "OutVariable"},
     ),
     "Get-Command": (CORE + "get-command", {"Name", "ParameterName", "ErrorAction"}),
     "Select-Object": (UTIL + "select-object", {"First"}),
@@ -288,7 +288,7 @@ def test_read_state_lists_each_log_in_the_try_and_tells_missing_from_unreadable(
     events = _read_events_part()
     assert "$ErrorActionPreference = 'Stop'" in RENDERED["read_state"].splitlines()[2]
     listlog = events.index("try{if(Get-WinEvent -ListLog $n){")
-    query = events.index("Get-WinEvent -FilterHashtable $f")
+    query = events.index("Get-WinEvent -LogName $n -FilterXPath $f")
     catch = events.index("catch{if($_.FullyQualifiedErrorId -like 'NoMatchingLogsFound*')")
     assert listlog < query < catch
     assert "Get-WinEvent -ListLog $n @q" not in events
@@ -306,10 +306,8 @@ def test_read_state_bounds_the_query_and_keeps_the_count_past_a_bad_record() -> 
     reports where the read stopped as its error and still counts them. No events is no error."""
     events = _read_events_part()
     read_log = events[events.index("function ReadLog(") :]
-    assert (
-        "$null=Get-WinEvent -FilterHashtable $f -MaxEvents $Request.max_events -OutVariable ov}}"
-        in (read_log)
-    )
+    query = "$null=Get-WinEvent -LogName $n -FilterXPath $f -MaxEvents $Request.max_events"
+    assert query + " -OutVariable ov}}" in read_log
     assert "ErrorAction" not in read_log
     assert "$ov=@()" in read_log
     assert "elseif($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*'){" in read_log
@@ -421,12 +419,19 @@ def test_a_null_or_short_rsop_value_leaves_data_null() -> None:
     assert rsop.count("ToInt32") == 1
 
 
-def test_the_event_window_start_is_passed_as_local_time() -> None:
-    """F-6: Get-WinEvent formats StartTime and re-parses it as local time; a local-kind time is
-    right on PowerShell 5.1 and 7 alike."""
+def test_the_event_window_is_one_log_queried_by_get_winevents_own_xpath() -> None:
+    """F-6 and F-13: the window start goes into the XPath in UTC, formatted as Get-WinEvent's
+    -FilterHashtable formats StartTime ('s', '.', milliseconds, 'Z'), with the same EventID and
+    TimeCreated predicates; the query names one log, which Get-WinEvent opens without
+    TolerateQueryErrors, so a log it cannot open is an error, not an empty log."""
     events = _read_events_part()
-    assert "StartTime=([datetime]$t).ToLocalTime()" in events
-    assert "StartTime=[datetime]$t}" not in events
+    assert "$u=([datetime]$t).ToUniversalTime()" in events
+    assert "$w=\"$($u.ToString('s')).$($u.Millisecond.ToString('d3'))Z\"" in events
+    assert '$ix="(System/EventID=$($i[0])) or (System/EventID=$($i[1]))"' in events
+    assert "$f=\"*[($ix) and (System/TimeCreated[@SystemTime>='$w'])]\"" in events
+    assert "Get-WinEvent -LogName $n -FilterXPath $f" in events
+    assert "FilterHashtable" not in events
+    assert "ToLocalTime" not in events
 
 
 def test_console_output_is_utf8_first() -> None:
