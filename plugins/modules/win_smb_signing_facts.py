@@ -296,7 +296,10 @@ ansible_facts:
             most the newest 10,000), C(peers) (peer, count, last, peer_field; grouped on the
             host over every event read, at most O(max_audit_peers)), C(peers_total),
             C(peers_left_out), C(truncated) (the read reached 10,000 events, so the counts are
-            lower bounds) and C(ids) (events per event id).
+            lower bounds) and C(ids) (events per event id); and C(spn_audit), the registry
+            value C(AuditClientSpnSupport) (C(registry), C(policy_registry), C(enabled)), which
+            KB5066913 lists beside the signing audit policy without saying what it turns on, so
+            it is shown and never counted as signing audit.
           type: dict
         rsop:
           description: Whether Resultant Set of Policy data could be read, and the error when not.

@@ -86,7 +86,9 @@ _PROLOGUE = "$ProgressPreference = 'SilentlyContinue'\n$ErrorActionPreference = 
 #   the protocol leaves a missing property out rather than sending null.
 # - Reg reads registry values with their kind ({type, data}) or null when absent; Regs reads the
 #   four groups (LanmanServer/LanmanWorkstation Parameters and their Policies twins) that both
-#   read_state and the apply read-back report.
+#   read_state and the apply read-back report. The server groups also carry AuditClientSpnSupport,
+#   which KB5066913 lists beside the signing audit policy: reported, never counted as signing
+#   audit (windows-behaviour.md, REG-8).
 # - markers: the collection's own REG_SZ HKLM:\SOFTWARE\winhardening.smb AuditUnsignedClientsSince
 #   through Get-ItemProperty (gp), null when the key or value is absent.
 # - gi, gp, gcm, select, group, sort are the built-in aliases of Get-Item, Get-ItemProperty,
@@ -139,12 +141,13 @@ $q=@{EA=0}
 $sig='RequireSecuritySignature','EnableSecuritySignature'
 $as='AuditClientDoesNotSupportSigning'
 $ac='AuditServerDoesNotSupportSigning'
+$sp='AuditClientSpnSupport'
 $mk='HKLM:\SOFTWARE\winhardening.smb';$mn='AuditUnsignedClientsSince'
 function Pr($o,$n){$h=@{};$n|?{$o.PSObject.Properties[$_]}|%{$h[$_]=$o.$_};$h}
 function Reg($p,$n){$k=gi "HKLM:\$p" @q;$h=@{}
 foreach($i in $n){$h[$i]=if($k -and $null -ne($v=$k.GetValue($i))){
 @{type="$($k.GetValueKind($i))";data=$v}}};$h}
-function Regs{$h=@{};foreach($x in ('server','Server',$as),('client','Workstation',$ac)){
+function Regs{$h=@{};foreach($x in ('server','Server',@($as,$sp)),('client','Workstation',@($ac))){
 $h[$x[0]]=Reg "SYSTEM\CurrentControlSet\Services\Lanman$($x[1])\Parameters" ($sig+$x[2])
 $h[$x[0]+'_policy']=Reg "SOFTWARE\Policies\Microsoft\Windows\Lanman$($x[1])" $x[2]};$h}
 """

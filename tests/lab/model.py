@@ -27,10 +27,13 @@ POLICY_KEY = {
 }
 REGISTRY_AREAS = ("server", "client", "server_policy", "client_policy")
 # The values read_state reports per area (docs/dev/target-protocol.md).
+# AuditClientSpnSupport: KB5066913 lists it beside the signing audit policy; the lab only stores
+# and reports it (set it with server.AuditClientSpnSupport=1): what it turns on is unconfirmed.
+SPN_AUDIT = "AuditClientSpnSupport"
 REPORTED_VALUES: Dict[str, Tuple[str, ...]] = {
-    "server": ("RequireSecuritySignature", "EnableSecuritySignature", SERVER_AUDIT),
+    "server": ("RequireSecuritySignature", "EnableSecuritySignature", SERVER_AUDIT, SPN_AUDIT),
     "client": ("RequireSecuritySignature", "EnableSecuritySignature", CLIENT_AUDIT),
-    "server_policy": (SERVER_AUDIT,),
+    "server_policy": (SERVER_AUDIT, SPN_AUDIT),
     "client_policy": (CLIENT_AUDIT,),
 }
 # Set-SmbServerConfiguration -EnableSMB1Protocol writes LanmanServer\Parameters\SMB1

@@ -37,6 +37,9 @@ NONCOMPLIANT = "noncompliant"
 UNVERIFIED = "unverified"
 WAIVED = "waived"
 
+# Read and shown, never counted as signing audit (SpnAuditValue).
+SPN_AUDIT_VALUE = "AuditClientSpnSupport"
+
 _HIVE_PREFIXES = ("hkey_local_machine\\", "hklm:\\", "hklm\\", "machine\\")
 
 
@@ -182,6 +185,34 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class SpnAuditValue:
+    """AuditClientSpnSupport under LanmanServer\\Parameters and its Policies twin. KB5066913
+    lists it beside the signing audit policy, but what it turns on (signing or EPA auditing) is
+    not documented (docs/dev/windows-behaviour.md, REG-8): it is shown, and named when the gate
+    waits for signing audit, but never counted as signing audit, since a wrong yes would trust
+    a log that cannot show unsigned clients."""
+
+    registry: Optional[RegistryValue]
+    policy_registry: Optional[RegistryValue]
+
+    @property
+    def enabled(self) -> bool:
+        return any(_registry_bool(v) for v in (self.policy_registry, self.registry))
+
+    @property
+    def where(self) -> str:
+        keys = [
+            key
+            for key, value in (
+                ("Policies\\Microsoft\\Windows\\LanmanServer", self.policy_registry),
+                ("LanmanServer\\Parameters", self.registry),
+            )
+            if _registry_bool(value)
+        ]
+        return " and ".join(keys)
+
+
+@dataclass(frozen=True)
 class HostAssessment:
     computer_name: str
     os: Mapping[str, Any] = field(hash=False)
@@ -197,6 +228,7 @@ class HostAssessment:
     rsop_error: Optional[str]
     audit: Optional[AuditEvidence]
     audit_on_since: Optional[str]
+    spn_audit: SpnAuditValue
     wire: Optional[WireObservation]
     verdict: Verdict
 
@@ -543,6 +575,10 @@ def assess(
         rsop_error=state.rsop.error,
         audit=audit,
         audit_on_since=state.audit_on_since,
+        spn_audit=SpnAuditValue(
+            registry=state.registry.get("server", {}).get(SPN_AUDIT_VALUE),
+            policy_registry=state.registry.get("server_policy", {}).get(SPN_AUDIT_VALUE),
+        ),
         wire=wire,
         verdict=judge(settings, wire, state.rsop.error),
     )

@@ -92,6 +92,20 @@ def _opens_at(window: AuditWindow, since: datetime) -> Tuple[Optional[str], str]
     return at, f"the gate can open from {at} (a window of {window.text})"
 
 
+def _spn_audit_note(assessment: HostAssessment) -> str:
+    """What a host set up by KB5066913's registry table may be missing: AuditClientSpnSupport is
+    on, but it is not counted as signing audit (SpnAuditValue)."""
+    spn = assessment.spn_audit
+    if not spn.enabled:
+        return ""
+    return (
+        f" (AuditClientSpnSupport is on under {spn.where}: KB5066913 lists it beside the "
+        "signing audit policy, but whether it turns on signing or EPA auditing is not "
+        "documented, so it is not counted; the policy 'Lanman Server\\Audit client does not "
+        "support signing' is)"
+    )
+
+
 def check_gate(
     host: str,
     assessment: HostAssessment,
@@ -110,7 +124,7 @@ def check_gate(
             "this host has no signing audit (Windows Server 2025, Windows 11 24H2, or the "
             "2025-09 update KB5066913 for server-side auditing), so no log can show unsigned "
             "clients; check the clients another way, then turn the gate off for this host "
-            "(require_clean_audit: false)",
+            "(require_clean_audit: false)" + _spn_audit_note(assessment),
         )
     if audit.value is not True:
         if turns_auditing_on:
@@ -125,7 +139,7 @@ def check_gate(
             host,
             "auditing of unsigned clients is off, so a clean log proves nothing; turn it on "
             "(audit_unsigned_clients: true, or enable_audit: true) and wait for the window "
-            f"({window.text}) to pass",
+            f"({window.text}) to pass" + _spn_audit_note(assessment),
         )
     evidence = assessment.audit
     if evidence is None:

@@ -148,6 +148,11 @@ def facts(
             },
             "auditing_on_since": a.audit_on_since,
             "events": _events(a.audit),
+            "spn_audit": {
+                "registry": _reg(a.spn_audit.registry),
+                "policy_registry": _reg(a.spn_audit.policy_registry),
+                "enabled": a.spn_audit.enabled,
+            },
         },
         "rsop": {"available": a.rsop_available, "error": a.rsop_error},
         "posture": a.posture(),

@@ -4,7 +4,8 @@ playbooks on a lab fleet built for them (issue 15, deliverable 6):
 - a signing value delivered by Administrative Templates (Registry.pol), not by Security Options;
 - a KB5066913 back-port host whose server-side auditing comes only from the policy value, with no
   cmdlet parameter to write it;
-- a host whose SMB server audit log does not exist.
+- a host whose SMB server audit log does not exist;
+- a host with only the value KB5066913's registry table names (AuditClientSpnSupport).
 
 The Constrained Language Mode host is in tests/lab/tests/test_ansible_raw.py, RSoP that cannot be
 read and an audit log that cannot be read in test_fail_closed.py, the busy WinRM host in
@@ -57,6 +58,13 @@ FLEET: Dict[str, Any] = {
             "os": "windows_server_2019",
             "domain_role": 3,
             "registry": {"server_policy": {"AuditClientDoesNotSupportSigning": 1}},
+        },
+        # KB5066913's registry row followed to the letter: AuditClientSpnSupport, nothing else.
+        {
+            "name": "spnonly",
+            "os": "windows_server_2019",
+            "domain_role": 3,
+            "registry": {"server": {"AuditClientSpnSupport": 1}},
         },
         # Auditing on (back-port with the parameter), its SMB server audit log made missing by
         # the test.
@@ -169,3 +177,31 @@ def test_a_missing_audit_log_keeps_the_gate_closed_and_says_so(
     assert (events["available"], events["error"], events["count"]) == (False, None, 0)
     server = [w for w in _writes(lab, "nolog") if w["side"] == "server"]
     assert not [w for w in server if w["property"] == "RequireSecuritySignature"]
+
+
+def test_a_host_audited_only_by_the_kb_s_spn_value_stays_blocked_and_says_why(
+    lab: LabClient, tmp_path: Path
+) -> None:
+    """F-14: AuditClientSpnSupport is never counted as signing audit (what it turns on is not
+    documented), so the gate stays closed, but it names the value and the policy that counts,
+    the facts show it, and nothing is written."""
+    audit = _play(lab, tmp_path / "audit", "audit", "spnonly")
+    assert audit.rc == 0, audit.tail()
+    cell = _row(audit, "spnonly")["settings"]["audit_unsigned_clients"]
+    assert (cell["supported"], cell["value"]) == (False, None)
+
+    run = _play(lab, tmp_path / "blocked", "enforce", "spnonly", *GATE)
+    assert run.rc != 0
+    fatal = run.fatal()["spnonly"]
+    assert "this host has no signing audit" in fatal, fatal
+    # The task's JSON escapes the backslash in the key's name.
+    assert "AuditClientSpnSupport is on under LanmanServer\\\\Parameters" in fatal, fatal
+    assert "not counted; the policy 'Lanman Server" in fatal, fatal
+    assert '"spn_audit": {"enabled": true' in fatal, fatal
+    writes = _writes(lab, "spnonly")
+    assert not [w for w in writes if w["property"].startswith("Audit")]
+    assert not [w for w in writes if w["side"] == "server" and w["property"].startswith("Require")]
+    assert lab.model("spnonly")["registry"]["server"]["AuditClientSpnSupport"] == {
+        "type": "DWord",
+        "data": 1,
+    }

@@ -355,6 +355,9 @@ def test_both_scripts_report_the_registry_groups_and_the_marker() -> None:
     assert "$mk='HKLM:\\SOFTWARE\\winhardening.smb';$mn='AuditUnsignedClientsSince'" in (
         _scripts._COMMON
     )
+    # KB5066913's registry row (REG-8): read under both server keys, never counted by the script.
+    assert "$sp='AuditClientSpnSupport'" in _scripts._COMMON
+    assert "('server','Server',@($as,$sp)),('client','Workstation',@($ac))" in _scripts._COMMON
 
 
 def test_apply_syncs_the_marker_after_the_writes_and_reports_its_error() -> None:

@@ -101,13 +101,14 @@ def registry(
             "RequireSecuritySignature": None,
             "EnableSecuritySignature": None,
             SERVER_AUDIT: None,
+            "AuditClientSpnSupport": None,
         },
         "client": {
             "RequireSecuritySignature": None,
             "EnableSecuritySignature": None,
             CLIENT_AUDIT: None,
         },
-        "server_policy": {SERVER_AUDIT: None},
+        "server_policy": {SERVER_AUDIT: None, "AuditClientSpnSupport": None},
         "client_policy": {CLIENT_AUDIT: None},
     }
     for group, values in (

@@ -166,6 +166,29 @@ def test_stored_value_counts_when_the_cmdlet_has_no_property() -> None:
     assert s.value is True
 
 
+def test_spn_audit_value_is_shown_and_never_counted_as_signing_audit() -> None:
+    # KB5066913 lists AuditClientSpnSupport beside the signing audit policy without saying what
+    # it turns on (ledger REG-8): shown, never a signing audit value or a reason to support one.
+    spn = "AuditClientSpnSupport"
+    both = assessed(
+        settings={"audit_unsigned_clients": False},
+        registry_values={"server": {spn: 1}, "server_policy": {spn: 1}},
+    )
+    assert both.spn_audit.enabled is True
+    assert both.spn_audit.where == (
+        "Policies\\Microsoft\\Windows\\LanmanServer and LanmanServer\\Parameters"
+    )
+    assert both.settings["audit_unsigned_clients"].value is False
+    backport = assessed(audit_parameters=False, registry_values={"server": {spn: 1}})
+    assert backport.settings["audit_unsigned_clients"].supported is False
+    assert backport.settings["audit_unsigned_clients"].value is None
+    assert backport.spn_audit.where == "LanmanServer\\Parameters"
+    assert assessed(registry_values={"server": {spn: 0}}).spn_audit.enabled is False
+    as_text = {"server": {spn: answers.stored("1", "String")}}
+    assert assessed(registry_values=as_text).spn_audit.enabled is False
+    assert assessed().spn_audit.enabled is False
+
+
 @pytest.mark.parametrize(("os", "value"), [("ws2022", False), ("ws2025", True)])
 def test_os_default_of_the_release(os: str, value: bool) -> None:
     # Windows Server 2025 requires outbound signing by default; 2022 does not.

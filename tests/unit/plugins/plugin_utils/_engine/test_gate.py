@@ -332,3 +332,28 @@ def test_a_marker_with_an_offset_after_the_window_start_keeps_the_gate_closed() 
     closed = gate(audited(marker="2026-11-17T08:00:00.0000000-05:00"))
     assert closed is not None
     assert closed.opens_at == "2026-11-24T13:00:00Z"
+
+
+# --- KB5066913's AuditClientSpnSupport (ledger REG-8, F-14) ------------------------------------
+
+
+def test_a_closed_gate_names_an_spn_audit_value_it_does_not_count() -> None:
+    spn = "AuditClientSpnSupport"
+    off = gate(audited(audit=False, registry_values={"server": {spn: 1}}))
+    assert off is not None
+    assert "auditing of unsigned clients is off" in off.reason
+    assert f"{spn} is on under LanmanServer\\Parameters" in off.reason
+    assert "so it is not counted" in off.reason
+    assert "'Lanman Server\\Audit client does not support signing' is" in off.reason
+    missing = gate(audited(audit=None, registry_values={"server_policy": {spn: 1}}))
+    assert missing is not None
+    assert "this host has no signing audit" in missing.reason
+    assert f"{spn} is on under Policies\\Microsoft\\Windows\\LanmanServer:" in missing.reason
+    # Off (0) or absent: no note; and the value never opens nor closes a gate by itself.
+    quiet = gate(audited(audit=False, registry_values={"server": {spn: 0}}))
+    assert quiet is not None
+    assert spn not in quiet.reason
+    assert gate(audited(registry_values={"server": {spn: 1}})) is None
+    waiting = gate(audited(marker=None, registry_values={"server": {spn: 1}}))
+    assert waiting is not None
+    assert spn not in waiting.reason

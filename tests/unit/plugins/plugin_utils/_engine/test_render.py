@@ -189,6 +189,11 @@ def test_facts_of_the_documented_example() -> None:
                 "ids": {},
             },
         },
+        "spn_audit": {
+            "registry": {"present": False, "type": None, "data": None},
+            "policy_registry": {"present": False, "type": None, "data": None},
+            "enabled": False,
+        },
     }
     assert f["rsop"] == {"available": True, "error": None}
     assert f["posture"] == {
@@ -277,6 +282,16 @@ def test_unknown_owner_in_the_facts() -> None:
     assert f["rsop"] == {"available": False, "error": "Access denied"}
     assert {s["owner"] for s in f["settings"].values()} == {"unknown"}
     assert all(s["gpo"] is None for s in f["settings"].values())
+
+
+def test_an_spn_audit_value_in_the_facts() -> None:
+    a = assessed(registry_values={"server_policy": {"AuditClientSpnSupport": 1}})
+    spn = render.facts(a)["audit"]["spn_audit"]
+    assert spn == {
+        "registry": {"present": False, "type": None, "data": None},
+        "policy_registry": {"present": True, "type": "DWord", "data": 1},
+        "enabled": True,
+    }
 
 
 def test_no_events_and_no_wire() -> None:
