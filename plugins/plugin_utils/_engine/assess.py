@@ -196,20 +196,23 @@ class SpnAuditValue:
     policy_registry: Optional[RegistryValue]
 
     @property
-    def enabled(self) -> bool:
-        return any(_registry_bool(v) for v in (self.policy_registry, self.registry))
+    def where(self) -> Optional[str]:
+        """The key whose value is in force, as for the audit settings: a Policies value decides
+        when present, else the Parameters value (REG-4); None when neither is a number."""
+        if _registry_bool(self.policy_registry) is not None:
+            return "Policies\\Microsoft\\Windows\\LanmanServer"
+        if _registry_bool(self.registry) is not None:
+            return "LanmanServer\\Parameters"
+        return None
 
     @property
-    def where(self) -> str:
-        keys = [
-            key
-            for key, value in (
-                ("Policies\\Microsoft\\Windows\\LanmanServer", self.policy_registry),
-                ("LanmanServer\\Parameters", self.registry),
-            )
-            if _registry_bool(value)
-        ]
-        return " and ".join(keys)
+    def enabled(self) -> bool:
+        value = (
+            self.policy_registry
+            if _registry_bool(self.policy_registry) is not None
+            else self.registry
+        )
+        return bool(_registry_bool(value))
 
 
 @dataclass(frozen=True)

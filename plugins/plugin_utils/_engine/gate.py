@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Tuple
 
-from .assess import HostAssessment
+from .assess import SPN_AUDIT_VALUE, HostAssessment
 from .options import AuditWindow
 from .read import PeerCount
 
@@ -99,10 +99,9 @@ def _spn_audit_note(assessment: HostAssessment) -> str:
     if not spn.enabled:
         return ""
     return (
-        f" (AuditClientSpnSupport is on under {spn.where}: KB5066913 lists it beside the "
-        "signing audit policy, but whether it turns on signing or EPA auditing is not "
-        "documented, so it is not counted; the policy 'Lanman Server\\Audit client does not "
-        "support signing' is)"
+        f"{SPN_AUDIT_VALUE} is on under {spn.where}, which KB5066913 lists beside the signing "
+        "audit policy, but whether it turns on signing or EPA auditing is not documented, so it "
+        "is not counted; the policy 'Lanman Server\\Audit client does not support signing' is"
     )
 
 
@@ -118,13 +117,22 @@ def check_gate(
     on (and records the time), which starts the wait but proves nothing yet."""
     now = now or datetime.now(timezone.utc)
     audit = assessment.settings[AUDIT_SETTING]
+    spn_note = _spn_audit_note(assessment)
+    if not audit.supported and spn_note:
+        # Likely a KB5066913 host set up by the page's registry row: point at what counts, not
+        # at turning the gate off.
+        return GateClosed(
+            host,
+            f"no signing audit value this gate counts is set on this host: {spn_note}; set that "
+            f"policy, then wait for the window ({window.text}) to pass",
+        )
     if not audit.supported:
         return GateClosed(
             host,
             "this host has no signing audit (Windows Server 2025, Windows 11 24H2, or the "
             "2025-09 update KB5066913 for server-side auditing), so no log can show unsigned "
             "clients; check the clients another way, then turn the gate off for this host "
-            "(require_clean_audit: false)" + _spn_audit_note(assessment),
+            "(require_clean_audit: false)",
         )
     if audit.value is not True:
         if turns_auditing_on:
@@ -139,7 +147,7 @@ def check_gate(
             host,
             "auditing of unsigned clients is off, so a clean log proves nothing; turn it on "
             "(audit_unsigned_clients: true, or enable_audit: true) and wait for the window "
-            f"({window.text}) to pass" + _spn_audit_note(assessment),
+            f"({window.text}) to pass" + (f" ({spn_note})" if spn_note else ""),
         )
     evidence = assessment.audit
     if evidence is None:

@@ -193,11 +193,14 @@ def test_a_host_audited_only_by_the_kb_s_spn_value_stays_blocked_and_says_why(
     run = _play(lab, tmp_path / "blocked", "enforce", "spnonly", *GATE)
     assert run.rc != 0
     fatal = run.fatal()["spnonly"]
-    assert "this host has no signing audit" in fatal, fatal
-    # The task's JSON escapes the backslash in the key's name.
-    assert "AuditClientSpnSupport is on under LanmanServer\\\\Parameters" in fatal, fatal
-    assert "not counted; the policy 'Lanman Server" in fatal, fatal
     assert '"spn_audit": {"enabled": true' in fatal, fatal
+    blocked = _row(run, "spnonly")["outcome"]["blocked"]
+    assert blocked is not None
+    message = blocked["message"]
+    assert "no signing audit value this gate counts is set on this host" in message, message
+    assert "AuditClientSpnSupport is on under LanmanServer\\Parameters" in message, message
+    assert "not counted; the policy 'Lanman Server" in message, message
+    assert "require_clean_audit" not in message, message
     writes = _writes(lab, "spnonly")
     assert not [w for w in writes if w["property"].startswith("Audit")]
     assert not [w for w in writes if w["side"] == "server" and w["property"].startswith("Require")]

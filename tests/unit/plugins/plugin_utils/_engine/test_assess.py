@@ -175,9 +175,7 @@ def test_spn_audit_value_is_shown_and_never_counted_as_signing_audit() -> None:
         registry_values={"server": {spn: 1}, "server_policy": {spn: 1}},
     )
     assert both.spn_audit.enabled is True
-    assert both.spn_audit.where == (
-        "Policies\\Microsoft\\Windows\\LanmanServer and LanmanServer\\Parameters"
-    )
+    assert both.spn_audit.where == "Policies\\Microsoft\\Windows\\LanmanServer"
     assert both.settings["audit_unsigned_clients"].value is False
     backport = assessed(audit_parameters=False, registry_values={"server": {spn: 1}})
     assert backport.settings["audit_unsigned_clients"].supported is False
@@ -187,6 +185,11 @@ def test_spn_audit_value_is_shown_and_never_counted_as_signing_audit() -> None:
     as_text = {"server": {spn: answers.stored("1", "String")}}
     assert assessed(registry_values=as_text).spn_audit.enabled is False
     assert assessed().spn_audit.enabled is False
+    assert assessed().spn_audit.where is None
+    # As for the audit settings, a Policies value decides when present (REG-4).
+    policy_off = assessed(registry_values={"server": {spn: 1}, "server_policy": {spn: 0}})
+    assert policy_off.spn_audit.enabled is False
+    assert policy_off.spn_audit.where == "Policies\\Microsoft\\Windows\\LanmanServer"
 
 
 @pytest.mark.parametrize(("os", "value"), [("ws2022", False), ("ws2025", True)])

@@ -345,14 +345,22 @@ def test_a_closed_gate_names_an_spn_audit_value_it_does_not_count() -> None:
     assert f"{spn} is on under LanmanServer\\Parameters" in off.reason
     assert "so it is not counted" in off.reason
     assert "'Lanman Server\\Audit client does not support signing' is" in off.reason
+    # Only this value, no parameter: point at the policy that counts, never at turning the
+    # gate off.
     missing = gate(audited(audit=None, registry_values={"server_policy": {spn: 1}}))
     assert missing is not None
-    assert "this host has no signing audit" in missing.reason
-    assert f"{spn} is on under Policies\\Microsoft\\Windows\\LanmanServer:" in missing.reason
+    assert missing.reason.startswith("no signing audit value this gate counts is set")
+    assert f"{spn} is on under Policies\\Microsoft\\Windows\\LanmanServer," in missing.reason
+    assert "set that policy, then wait for the window (7d) to pass" in missing.reason
+    assert "require_clean_audit" not in missing.reason
     # Off (0) or absent: no note; and the value never opens nor closes a gate by itself.
     quiet = gate(audited(audit=False, registry_values={"server": {spn: 0}}))
     assert quiet is not None
     assert spn not in quiet.reason
+    unsupported = gate(audited(audit=None))
+    assert unsupported is not None
+    assert "require_clean_audit: false" in unsupported.reason
+    assert spn not in unsupported.reason
     assert gate(audited(registry_values={"server": {spn: 1}})) is None
     waiting = gate(audited(marker=None, registry_values={"server": {spn: 1}}))
     assert waiting is not None
