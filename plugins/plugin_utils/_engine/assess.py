@@ -195,24 +195,25 @@ class SpnAuditValue:
     registry: Optional[RegistryValue]
     policy_registry: Optional[RegistryValue]
 
+    def _in_force(self) -> Tuple[Optional[str], Optional[bool]]:
+        """(key, value) in force, as for the audit settings: a Policies value decides when
+        present, else the Parameters value (REG-4); (None, None) when neither is a number."""
+        for key, stored in (
+            ("Policies\\Microsoft\\Windows\\LanmanServer", self.policy_registry),
+            ("LanmanServer\\Parameters", self.registry),
+        ):
+            value = _registry_bool(stored)
+            if value is not None:
+                return key, value
+        return None, None
+
     @property
     def where(self) -> Optional[str]:
-        """The key whose value is in force, as for the audit settings: a Policies value decides
-        when present, else the Parameters value (REG-4); None when neither is a number."""
-        if _registry_bool(self.policy_registry) is not None:
-            return "Policies\\Microsoft\\Windows\\LanmanServer"
-        if _registry_bool(self.registry) is not None:
-            return "LanmanServer\\Parameters"
-        return None
+        return self._in_force()[0]
 
     @property
     def enabled(self) -> bool:
-        value = (
-            self.policy_registry
-            if _registry_bool(self.policy_registry) is not None
-            else self.registry
-        )
-        return bool(_registry_bool(value))
+        return bool(self._in_force()[1])
 
 
 @dataclass(frozen=True)
